@@ -1,0 +1,57 @@
+"""The FastAPI application: JSON API under ``/api``, health checks, verification page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from sqlalchemy import Engine
+
+from api.deps import IdempotentReplay
+from api.problems import install_problem_handlers
+from api.routers import admin, agreements, auth, certificates, health, meetings, mentorships, users
+from models.db import default_engine, session_factory
+from models.settings import Settings, get_settings
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _nothing(mentorship_id: int) -> None:
+    return None
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    on_fact: Callable[[int], None] | None = None,
+) -> FastAPI:
+    """Build the app. ``on_fact(mentorship_id)`` runs after each committed fact (wakes the flow)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="mentorflow",
+        version="0.1.0",
+        description="Mentoring programs end to end: requests, agreements, meetings, feedback, "
+        "certificates. Errors are `application/problem+json` (RFC 9457).",
+    )
+    app.state.settings = settings
+    app.state.sessions = session_factory(engine or default_engine())
+    app.state.clock = clock
+    app.state.on_fact = on_fact or _nothing
+    install_problem_handlers(app)
+
+    @app.exception_handler(IdempotentReplay)
+    async def _replay(request: Request, exc: IdempotentReplay) -> Response:
+        return Response(exc.body, status_code=exc.status_code, media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+
+    for module in (auth, users, mentorships, agreements, meetings, certificates, admin):
+        app.include_router(module.router, prefix="/api")
+    app.include_router(certificates.public)
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,103 @@
+"""Users, own profile, mentor directory, topics; own achievements, activity, notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from api.deps import CurrentUser, Now, Operator, SessionDep, WriteDep
+from api.problems import problems
+from api.schemas.users import (
+    AchievementRead,
+    EventRead,
+    MentorRead,
+    NotificationRead,
+    ProfileUpdate,
+    TopicRead,
+    UserCreate,
+    UserRead,
+)
+from services import catalogue, notices, reports, users
+from services.errors import NotFound
+from services.i18n import _
+
+router = APIRouter(tags=["users"])
+
+
+@router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
+def create_user(body: UserCreate, session: SessionDep, operator: Operator, now: Now) -> UserRead:
+    """Operators add participants and other operators."""
+    user = users.create_user(session, email=body.email, password=body.password,
+                             display_name=body.display_name, roles=body.roles, now=now)
+    session.commit()
+    return UserRead.of(user)
+
+
+@router.get("/me", responses=problems())
+def me(user: CurrentUser) -> UserRead:
+    return UserRead.of(user)
+
+
+@router.put("/me/profile", responses=problems(403))
+def update_profile(body: ProfileUpdate, user: CurrentUser, session: SessionDep, now: Now) -> UserRead:
+    """Change the bio, the mentee part (goals, topics) or the mentor part (offer, topics, capacity)."""
+    change = users.ProfileUpdate(
+        bio=body.bio,
+        mentee_goals=body.mentee.goals if body.mentee else None,
+        mentee_topics=body.mentee.topics if body.mentee else None,
+        mentor_offer=body.mentor.offer if body.mentor else None,
+        mentor_topics=body.mentor.topics if body.mentor else None,
+        mentor_capacity=body.mentor.capacity if body.mentor else None,
+    )
+    users.update_profile(session, user, change, now=now)
+    session.commit()
+    return UserRead.of(user)
+
+
+@router.get("/mentors", responses=problems())
+def mentors(
+    session: SessionDep, _user: CurrentUser,
+    topic: Annotated[str | None, Query(max_length=100)] = None,
+) -> list[MentorRead]:
+    """The mentor directory, optionally by topic, with each mentor's free capacity."""
+    return [
+        MentorRead(id=e.user.id, display_name=e.user.display_name, bio=e.user.profile.bio,
+                   offer=e.user.profile.mentor_offer, topics=e.user.profile.mentor_topics,
+                   capacity=e.user.profile.mentor_capacity, free_capacity=e.free_capacity)
+        for e in users.mentor_directory(session, topic=topic)
+    ]
+
+
+@router.get("/topics", responses=problems())
+def topics(session: SessionDep, _user: CurrentUser) -> list[TopicRead]:
+    """Suggested topics, each with questions a pair may discuss."""
+    return [
+        TopicRead(slug=t.slug, title=t.title, description=t.description,
+                  questions=[q.text for q in t.questions])
+        for t in catalogue.topics(session)
+    ]
+
+
+@router.get("/me/achievements", responses=problems())
+def my_achievements(session: SessionDep, user: CurrentUser) -> list[AchievementRead]:
+    return [AchievementRead.model_validate(a) for a in notices.achievements_of(session, user.id)]
+
+
+@router.get("/me/activity", responses=problems())
+def my_activity(session: SessionDep, user: CurrentUser) -> list[EventRead]:
+    """What happened in your mentorships, newest first."""
+    return [EventRead.model_validate(e) for e in reports.activity_of(session, user)]
+
+
+@router.get("/me/notifications", responses=problems())
+def my_notifications(session: SessionDep, user: CurrentUser) -> list[NotificationRead]:
+    return [NotificationRead.model_validate(n) for n in notices.notifications_of(session, user.id)]
+
+
+@router.post("/me/notifications/{notification_id}/read", responses=problems(404))
+def read_notification(notification_id: int, write: WriteDep) -> NotificationRead:
+    found = notices.mark_read(write.session, write.user.id, notification_id, now=write.now)
+    if found is None:
+        raise NotFound(_("No such notification."))
+    return write.done(NotificationRead.model_validate(found))

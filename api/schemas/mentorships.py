@@ -1,0 +1,230 @@
+"""Mentorships, agreements and meetings as the API shows them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Self
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from api.schemas.common import Input, Output, PersonRef
+from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
+from services.agreements import AgreementTerms
+from services.meetings import MeetingPlan
+from services.progress import Snapshot, WaitingFor, waiting_for
+
+
+class MentorshipCreate(Input):
+    mentor_id: int
+    message: str = Field(min_length=1, max_length=4000)
+
+
+class WaitingForRead(Output):
+    who: str
+    what: str
+    action: str
+    params: dict[str, Any]
+
+    @classmethod
+    def of(cls, w: WaitingFor | None) -> WaitingForRead | None:
+        if w is None:
+            return None
+        return cls(who=w.who, what=w.what.format(**w.params), action=w.action, params=w.params)
+
+
+class ContactMode(StrEnum):
+    IN_PERSON = "in_person"
+    VIDEO = "video"
+    PHONE = "phone"
+    EMAIL = "email"
+    CHAT = "chat"
+
+
+class PlannedTopic(Input):
+    topic: str = Field(min_length=1, max_length=200)
+    notes: str = Field(default="", max_length=4000)
+
+
+class AgreementWrite(Input):
+    period_start: date
+    period_end: date
+    planned_meetings: int = Field(ge=1, le=200)
+    contact_modes: list[ContactMode] = Field(min_length=1)
+    contact_frequency: str = Field(min_length=1, max_length=200)
+    content_plan: list[PlannedTopic] = Field(default_factory=list, max_length=50)
+    notes: str = Field(default="", max_length=8000)
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> Self:
+        if self.period_end < self.period_start:
+            raise ValueError("period_end must not be before period_start")
+        return self
+
+    def terms(self) -> AgreementTerms:
+        return AgreementTerms(
+            period_start=self.period_start,
+            period_end=self.period_end,
+            planned_meetings=self.planned_meetings,
+            contact_modes=[m.value for m in dict.fromkeys(self.contact_modes)],
+            contact_frequency=self.contact_frequency,
+            content_plan=[item.model_dump() for item in self.content_plan],
+            notes=self.notes,
+        )
+
+
+class AgreementVersionRead(Output):
+    number: int
+    status: str
+    author_id: int
+    period_start: date
+    period_end: date
+    planned_meetings: int
+    contact_modes: list[str]
+    contact_frequency: str
+    content_plan: list[dict[str, Any]]
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decided_by_id: int | None
+    rejection_reason: str | None
+    version: int
+
+    @classmethod
+    def maybe(cls, v: AgreementVersion | None) -> AgreementVersionRead | None:
+        return None if v is None else cls.model_validate(v)
+
+
+class AgreementRead(Output):
+    current: AgreementVersionRead | None
+    pending: AgreementVersionRead | None
+    draft: AgreementVersionRead | None
+    history: list[AgreementVersionRead]
+
+
+class AgreementApproval(Input):
+    version: int = Field(ge=1, description="The agreement version number (v1, v2, …) to approve.")
+
+
+class AgreementRejection(Input):
+    version: int = Field(ge=1, description="The agreement version number (v1, v2, …) to reject.")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class MeetingCreate(Input):
+    starts_at: AwareDatetime
+    duration_minutes: int = Field(ge=10, le=480)
+    mode: MeetingMode
+    location: str = Field(default="", max_length=500)
+    agenda: str = Field(default="", max_length=4000)
+    topics: list[str] = Field(default_factory=list, max_length=20)
+    is_final: bool = False
+
+    def plan(self) -> MeetingPlan:
+        return MeetingPlan(
+            starts_at=self.starts_at,
+            duration_minutes=self.duration_minutes,
+            mode=self.mode.value,
+            location=self.location,
+            agenda=self.agenda,
+            topics=tuple(self.topics),
+            is_final=self.is_final,
+        )
+
+
+class Attendance(Output):
+    mentee: bool | None
+    mentor: bool | None
+
+
+class MeetingRead(Output):
+    id: int
+    mentorship_id: int
+    status: str
+    is_intro: bool
+    is_final: bool
+    starts_at: datetime
+    duration_minutes: int
+    mode: str
+    location: str
+    agenda: str
+    topics: list[str]
+    reason: str | None
+    held_at: datetime | None
+    attendance: Attendance
+    version: int
+
+    @classmethod
+    def of(cls, meeting: Meeting, mentorship: Mentorship) -> MeetingRead:
+        def answer(user_id: int) -> bool | None:
+            a = meeting.attendance_of(user_id)
+            return None if a is None else a.attended
+
+        return cls(
+            **{f: getattr(meeting, f) for f in cls.model_fields if f != "attendance"},
+            attendance=Attendance(mentee=answer(mentorship.mentee_id), mentor=answer(mentorship.mentor_id)),
+        )
+
+
+class AttendanceWrite(Input):
+    attended: bool
+
+
+class FeedbackCreate(Input):
+    rating: int = Field(ge=1, le=5)
+    comment: str = Field(default="", max_length=4000)
+
+
+class FeedbackRead(Output):
+    id: int
+    mentorship_id: int
+    meeting_id: int | None
+    rating: int
+    comment: str
+    created_at: datetime
+
+
+class MentorshipRead(Output):
+    id: int
+    mentee: PersonRef
+    mentor: PersonRef
+    stage: Stage
+    request_message: str
+    closing_reason: str | None
+    waiting_for: WaitingForRead | None
+    agreement: AgreementVersionRead | None
+    meetings_held: int
+    next_meeting: MeetingRead | None
+    flow_run_id: str | None
+    requested_at: datetime
+    accepted_at: datetime | None
+    activated_at: datetime | None
+    finished_at: datetime | None
+    last_activity_at: datetime
+    version: int
+
+    @classmethod
+    def of(cls, snap: Snapshot, now: datetime) -> MentorshipRead:
+        m = snap.mentorship
+        upcoming = snap.next_meeting(now)
+        return cls(
+            id=m.id,
+            mentee=PersonRef.model_validate(m.mentee),
+            mentor=PersonRef.model_validate(m.mentor),
+            stage=Stage(m.stage),
+            request_message=m.request_message,
+            closing_reason=m.closing_reason,
+            waiting_for=WaitingForRead.of(waiting_for(snap, now)),
+            agreement=AgreementVersionRead.maybe(snap.current_agreement),
+            meetings_held=snap.meetings_held,
+            next_meeting=None if upcoming is None else MeetingRead.of(upcoming, m),
+            flow_run_id=m.flow_run_id,
+            requested_at=m.requested_at,
+            accepted_at=m.accepted_at,
+            activated_at=m.activated_at,
+            finished_at=m.finished_at,
+            last_activity_at=m.last_activity_at,
+            version=m.version,
+        )

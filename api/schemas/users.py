@@ -1,0 +1,143 @@
+"""Users, profiles, the mentor directory, topics, achievements, notifications, activity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import EmailStr, Field
+
+from api.schemas.common import Input, Output
+from models import Role, User
+
+Topics = list[str]
+
+
+class UserCreate(Input):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=200)
+    display_name: str = Field(min_length=1, max_length=120)
+    roles: list[Role] = Field(min_length=1)
+
+
+class MenteeProfile(Output):
+    goals: str = ""
+    topics: Topics = []
+
+
+class MentorProfile(Output):
+    offer: str = ""
+    topics: Topics = []
+    capacity: int = 0
+
+
+class ProfileRead(Output):
+    bio: str
+    mentee: MenteeProfile | None
+    mentor: MentorProfile | None
+
+
+class UserRead(Output):
+    id: int
+    email: str
+    display_name: str
+    roles: list[Role]
+    locale: str
+    timezone: str
+    profile: ProfileRead
+
+    @classmethod
+    def of(cls, user: User) -> UserRead:
+        p = user.profile
+        roles = sorted(Role(r) for r in user.role_names)
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            roles=roles,
+            locale=user.locale,
+            timezone=user.timezone,
+            profile=ProfileRead(
+                bio=p.bio,
+                mentee=MenteeProfile(goals=p.mentee_goals, topics=p.mentee_topics)
+                if Role.MENTEE in roles else None,
+                mentor=MentorProfile(offer=p.mentor_offer, topics=p.mentor_topics,
+                                     capacity=p.mentor_capacity)
+                if Role.MENTOR in roles else None,
+            ),
+        )
+
+
+
+class MenteeProfileUpdate(Input):
+    goals: str | None = Field(default=None, max_length=4000)
+    topics: list[str] | None = Field(default=None, max_length=30)
+
+
+class MentorProfileUpdate(Input):
+    offer: str | None = Field(default=None, max_length=4000)
+    topics: list[str] | None = Field(default=None, max_length=30)
+    capacity: int | None = Field(default=None, ge=0, le=50)
+
+
+class ProfileUpdate(Input):
+    bio: str | None = Field(default=None, max_length=4000)
+    mentee: MenteeProfileUpdate | None = None
+    mentor: MentorProfileUpdate | None = None
+
+
+class MentorRead(Output):
+    id: int
+    display_name: str
+    bio: str
+    offer: str
+    topics: Topics
+    capacity: int
+    free_capacity: int
+
+
+class TopicRead(Output):
+    slug: str
+    title: str
+    description: str
+    questions: list[str]
+
+
+class AchievementRead(Output):
+    id: int
+    kind: str
+    mentorship_id: int | None
+    params: dict[str, Any]
+    earned_at: datetime
+
+
+class NotificationRead(Output):
+    id: int
+    kind: str
+    mentorship_id: int | None
+    params: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class EventRead(Output):
+    mentorship_id: int
+    seq: int
+    type: str
+    actor_id: int | None
+    payload: dict[str, Any]
+    occurred_at: datetime
+
+
+class TokenRead(Output):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class CertificateRead(Output):
+    id: int
+    mentorship_id: int
+    role: str
+    issued_at: datetime
+    verification_code: str

@@ -1,0 +1,1 @@
+"""What runs the flows and the service: serve entry point, schedules, CLI."""

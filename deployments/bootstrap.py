@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Set up and run mentorflow on a machine with only Python 3.11+ and git.
+
+    python3 deployments/bootstrap.py up      # install, migrate, start everything, print URLs
+    python3 deployments/bootstrap.py test    # install, then run the whole test suite
+
+Creates ``.venv`` in the checkout, installs the pinned dependencies from ``requirements.lock``
+(skipped when nothing changed since the last run), installs Debian's Chromium for the browser
+tests when it is missing, then hands over. Standard library only: it runs before anything else
+is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / "python"
+STAMP = VENV / ".installed-lock-sha256"
+
+
+def say(message: str) -> None:
+    print(f"[mentorflow] {message}", flush=True)
+
+
+def run(*cmd: str | Path, **kwargs: object) -> None:
+    subprocess.run([str(c) for c in cmd], check=True, **kwargs)  # type: ignore[call-overload]
+
+
+def lock_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.lock", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("mentorflow needs Python 3.11 or newer")
+    if not PYTHON.exists():
+        say(f"creating virtual environment in {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = lock_digest()
+    if STAMP.exists() and STAMP.read_text() == digest:
+        return
+    say("installing pinned dependencies (requirements.lock)")
+    run(PYTHON, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "uv")
+    try:
+        run(BIN / "uv", "pip", "install", "--python", PYTHON, "--quiet", "-r", ROOT / "requirements.lock")
+        run(BIN / "uv", "pip", "install", "--python", PYTHON, "--quiet", "--no-deps", "-e", ROOT)
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        say("uv failed; falling back to pip")
+        run(PYTHON, "-m", "pip", "install", "--quiet", "-r", ROOT / "requirements.lock")
+        run(PYTHON, "-m", "pip", "install", "--quiet", "--no-deps", "-e", ROOT)
+    STAMP.write_text(digest)
+
+
+def ensure_chromium() -> None:
+    """The portal's browser tests drive Debian's Chromium (a browser download cannot work here)."""
+    if shutil.which("chromium") or os.environ.get("MENTORFLOW_SKIP_CHROMIUM"):
+        return
+    if not shutil.which("apt-get"):
+        say("no chromium and no apt-get: browser tests will be skipped")
+        return
+    say("installing chromium from Debian's packages")
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run(*sudo, "apt-get", "update", "-qq", env=env)
+    run(*sudo, "apt-get", "install", "-y", "-qq", "chromium", "poppler-utils", env=env)
+
+
+def main(argv: list[str]) -> int:
+    command = argv[1] if len(argv) > 1 else "up"
+    os.chdir(ROOT)
+    ensure_venv()
+    if command == "up":
+        os.execv(BIN / "mentorflow", [str(BIN / "mentorflow"), "up", *argv[2:]])
+    if command == "test":
+        ensure_chromium()
+        args = argv[2:] or ["-n", os.environ.get("MENTORFLOW_TEST_WORKERS", "2")]
+        return subprocess.call([str(PYTHON), "-m", "pytest", *args])
+    sys.exit(f"unknown command {command!r}: use 'up' or 'test'")
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

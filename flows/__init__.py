@@ -1,0 +1,1 @@
+"""Prefect flows: the mentorship lifecycle and the scheduled sweeps."""

@@ -1,0 +1,37 @@
+"""SQLAlchemy models and session/engine setup."""
+
+from models.agreement import AgreementStatus, AgreementVersion
+from models.base import Base
+from models.catalogue import Topic, TopicQuestion
+from models.engagement import Achievement, Certificate, Notification, OutgoingEmail
+from models.idempotency import IdempotentResponse
+from models.meeting import Attendance, Feedback, Meeting, MeetingMode, MeetingStatus
+from models.mentorship import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship, Stage
+from models.user import Profile, Role, User, UserRole
+
+__all__ = [
+    "FINISHED_STAGES",
+    "OPEN_STAGES",
+    "Achievement",
+    "AgreementStatus",
+    "AgreementVersion",
+    "Attendance",
+    "Base",
+    "Certificate",
+    "Event",
+    "Feedback",
+    "IdempotentResponse",
+    "Meeting",
+    "MeetingMode",
+    "MeetingStatus",
+    "Mentorship",
+    "Notification",
+    "OutgoingEmail",
+    "Profile",
+    "Role",
+    "Stage",
+    "Topic",
+    "TopicQuestion",
+    "User",
+    "UserRole",
+]

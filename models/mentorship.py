@@ -1,0 +1,93 @@
+"""A mentorship, from the mentee's request to its end, and its event log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base
+from models.user import User
+
+
+class Stage(StrEnum):
+    REQUESTED = "requested"
+    INTRO = "intro"
+    ACTIVE = "active"
+    CLOSING = "closing"
+    COMPLETED = "completed"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+    ENDED = "ended"
+
+
+OPEN_STAGES = (Stage.REQUESTED, Stage.INTRO, Stage.ACTIVE, Stage.CLOSING)
+FINISHED_STAGES = (Stage.COMPLETED, Stage.DECLINED, Stage.WITHDRAWN, Stage.ENDED)
+_OPEN_SQL = "stage IN ('requested', 'intro', 'active', 'closing')"
+
+
+class Mentorship(Base):
+    __tablename__ = "mentorship"
+    __table_args__ = (
+        # At most one open mentorship (or request) per pair: the database backs up the rule.
+        Index(
+            "uq_mentorship_open_pair",
+            "mentee_id",
+            "mentor_id",
+            unique=True,
+            sqlite_where=text(_OPEN_SQL),
+            postgresql_where=text(_OPEN_SQL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20), index=True)
+    request_message: Mapped[str] = mapped_column(Text)
+    closing_reason: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    activated_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    last_activity_at: Mapped[datetime]
+    flow_run_id: Mapped[str | None] = mapped_column(String(36))
+    # sequence of the newest event, and of the newest one the lifecycle flow has handled
+    last_seq: Mapped[int] = mapped_column(default=0)
+    processed_seq: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+
+    mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined")
+    mentor: Mapped[User] = relationship(foreign_keys=[mentor_id], lazy="joined")
+
+    def side_of(self, user_id: int) -> str | None:
+        if user_id == self.mentee_id:
+            return "mentee"
+        if user_id == self.mentor_id:
+            return "mentor"
+        return None
+
+    def other_side(self, user_id: int) -> int:
+        return self.mentor_id if user_id == self.mentee_id else self.mentee_id
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+class Event(Base):
+    """One accepted fact or system consequence: audit trail, activity feed and the flow's outbox."""
+
+    __tablename__ = "event"
+    __table_args__ = (UniqueConstraint("mentorship_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorship.id", ondelete="CASCADE"))
+    seq: Mapped[int]
+    type: Mapped[str] = mapped_column(String(60))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime]

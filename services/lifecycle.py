@@ -1,0 +1,226 @@
+"""The lifecycle rules in one place: which fact is allowed in which state, for whom.
+
+Every write in ``services/`` asks this module first (``require``, ``require_meeting``,
+``require_agreement``) and moves stages only through ``move_stage``. The API, the portal,
+the flows and the tests all go through here, so a rule is stated exactly once.
+
+Stages::
+
+    requested ─accept→ intro ─first agreement approved→ active ─final meeting held→ closing
+        │ decline/withdraw/expire      │ end                 │ end                  │
+        ▼                              ▼                     ▼                      ▼ certificates
+    declined / withdrawn             ended                 ended                completed
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import (
+    AgreementStatus,
+    AgreementVersion,
+    Certificate,
+    Meeting,
+    MeetingStatus,
+    Mentorship,
+    Stage,
+)
+from services.errors import Conflict, NotFound
+from services.events import append_event
+from services.i18n import _
+
+
+class Fact(StrEnum):
+    ACCEPT = "accept the request"
+    DECLINE = "decline the request"
+    WITHDRAW = "withdraw the request"
+    END = "end the mentorship"
+    SAVE_AGREEMENT = "write the agreement"
+    SUBMIT_AGREEMENT = "submit the agreement"
+    DECIDE_AGREEMENT = "approve or reject the agreement"
+    PROPOSE_MEETING = "propose a meeting"
+    DECIDE_MEETING = "confirm or decline a meeting"
+    CANCEL_MEETING = "cancel a meeting"
+    ATTENDANCE = "confirm participation"
+    FEEDBACK = "give feedback"
+
+
+class Who(StrEnum):
+    MENTEE = "mentee"
+    MENTOR = "mentor"
+    EITHER = "either"
+
+
+@dataclass(frozen=True)
+class Rule:
+    who: Who
+    stages: frozenset[Stage]
+
+
+_WORKING = frozenset({Stage.INTRO, Stage.ACTIVE})
+
+POLICY: dict[Fact, Rule] = {
+    Fact.ACCEPT: Rule(Who.MENTOR, frozenset({Stage.REQUESTED})),
+    Fact.DECLINE: Rule(Who.MENTOR, frozenset({Stage.REQUESTED})),
+    Fact.WITHDRAW: Rule(Who.MENTEE, frozenset({Stage.REQUESTED})),
+    Fact.END: Rule(Who.EITHER, _WORKING),
+    # Before the first approval only the mentee writes; amendments may come from either side
+    # (checked in ``services.agreements``, which knows whether a version was approved).
+    Fact.SAVE_AGREEMENT: Rule(Who.EITHER, _WORKING),
+    Fact.SUBMIT_AGREEMENT: Rule(Who.EITHER, _WORKING),
+    Fact.DECIDE_AGREEMENT: Rule(Who.EITHER, _WORKING),
+    Fact.PROPOSE_MEETING: Rule(Who.MENTEE, _WORKING),
+    Fact.DECIDE_MEETING: Rule(Who.MENTOR, _WORKING),
+    Fact.CANCEL_MEETING: Rule(Who.EITHER, _WORKING),
+    Fact.ATTENDANCE: Rule(Who.EITHER, _WORKING | {Stage.CLOSING}),
+    Fact.FEEDBACK: Rule(Who.EITHER, _WORKING | {Stage.CLOSING, Stage.COMPLETED}),
+}
+
+# The meeting's own little state machine: which statuses a fact may start from.
+MEETING_FROM: dict[Fact, frozenset[MeetingStatus]] = {
+    Fact.DECIDE_MEETING: frozenset({MeetingStatus.PROPOSED}),
+    Fact.CANCEL_MEETING: frozenset({MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED}),
+    Fact.ATTENDANCE: frozenset({MeetingStatus.CONFIRMED}),
+}
+
+# Stage moves, by whom they are made: people decide some, the lifecycle flow the others.
+DECIDED_MOVES: dict[Fact, Stage] = {
+    Fact.ACCEPT: Stage.INTRO,
+    Fact.DECLINE: Stage.DECLINED,
+    Fact.WITHDRAW: Stage.WITHDRAWN,
+    Fact.END: Stage.ENDED,
+}
+FOLLOWING_MOVES: dict[Stage, Stage] = {
+    Stage.INTRO: Stage.ACTIVE,  # first agreement approved
+    Stage.ACTIVE: Stage.CLOSING,  # final meeting held
+    Stage.CLOSING: Stage.COMPLETED,  # certificates issued
+}
+
+
+def require(fact: Fact, mentorship: Mentorship, actor_id: int) -> str:
+    """Check that ``actor_id`` may state ``fact`` now; returns the actor's side."""
+    rule = POLICY[fact]
+    side = mentorship.side_of(actor_id)
+    if side is None:
+        raise NotFound(_("No such mentorship."))
+    if rule.who is not Who.EITHER and side != rule.who.value:
+        raise Conflict(
+            _("Only the {who} can {action}."), who=rule.who.value, action=fact.value
+        )
+    if mentorship.stage not in rule.stages:
+        raise Conflict(
+            _("You cannot {action} while the mentorship is {stage}."),
+            action=fact.value,
+            stage=mentorship.stage,
+        )
+    return side
+
+
+def require_meeting(fact: Fact, meeting: Meeting) -> None:
+    if meeting.status not in MEETING_FROM[fact]:
+        raise Conflict(
+            _("You cannot {action}: this meeting is {status}."),
+            action=fact.value,
+            status=meeting.status,
+        )
+
+
+def require_pending(version: AgreementVersion | None, number: int) -> AgreementVersion:
+    if version is None:
+        raise Conflict(_("Agreement v{number} does not exist."), number=number)
+    if version.status != AgreementStatus.PENDING:
+        raise Conflict(
+            _("Agreement v{number} is {status}, not waiting for approval."),
+            number=number,
+            status=version.status,
+        )
+    return version
+
+
+def decide_stage(session: Session, mentorship: Mentorship, fact: Fact, *, now: datetime) -> None:
+    """Apply a stage a person decides (accept, decline, withdraw, end) in their request."""
+    move_stage(session, mentorship, DECIDED_MOVES[fact], now=now)
+
+
+def move_stage(session: Session, mentorship: Mentorship, to: Stage, *, now: datetime) -> None:
+    before = mentorship.stage
+    mentorship.stage = to
+    if to == Stage.INTRO:
+        mentorship.accepted_at = now
+    elif to == Stage.ACTIVE:
+        mentorship.activated_at = now
+    elif to in (Stage.COMPLETED, Stage.DECLINED, Stage.WITHDRAWN, Stage.ENDED):
+        mentorship.finished_at = now
+    if to in FOLLOWING_MOVES.values():
+        append_event(
+            session, mentorship, "stage.changed", actor_id=None, now=now,
+            payload={"from": before, "to": to.value},
+        )
+
+
+# --- stage moves that follow from facts, made by the lifecycle flow -------------------------
+
+
+def _lock(session: Session, mentorship_id: int) -> Mentorship:
+    mentorship = session.get(Mentorship, mentorship_id, with_for_update=True, populate_existing=True)
+    if mentorship is None:
+        raise NotFound(_("No such mentorship."))
+    return mentorship
+
+
+def has_approved_agreement(session: Session, mentorship_id: int) -> bool:
+    found = session.scalar(
+        select(AgreementVersion.id).where(
+            AgreementVersion.mentorship_id == mentorship_id,
+            AgreementVersion.status == AgreementStatus.APPROVED,
+        ).limit(1)
+    )
+    return found is not None
+
+
+def final_meeting_held(session: Session, mentorship_id: int) -> bool:
+    found = session.scalar(
+        select(Meeting.id).where(
+            Meeting.mentorship_id == mentorship_id,
+            Meeting.is_final.is_(True),
+            Meeting.status == MeetingStatus.HELD,
+        ).limit(1)
+    )
+    return found is not None
+
+
+def activate(session: Session, mentorship_id: int, *, now: datetime) -> bool:
+    """intro → active once an agreement was approved. Idempotent; returns whether it moved."""
+    mentorship = _lock(session, mentorship_id)
+    if mentorship.stage != Stage.INTRO or not has_approved_agreement(session, mentorship_id):
+        return False
+    move_stage(session, mentorship, Stage.ACTIVE, now=now)
+    return True
+
+
+def begin_closing(session: Session, mentorship_id: int, *, now: datetime) -> bool:
+    """active → closing once the final meeting was held. Idempotent."""
+    mentorship = _lock(session, mentorship_id)
+    if mentorship.stage != Stage.ACTIVE or not final_meeting_held(session, mentorship_id):
+        return False
+    move_stage(session, mentorship, Stage.CLOSING, now=now)
+    return True
+
+
+def complete(session: Session, mentorship_id: int, *, now: datetime) -> bool:
+    """closing → completed once both participants hold a certificate. Idempotent."""
+    mentorship = _lock(session, mentorship_id)
+    if mentorship.stage != Stage.CLOSING:
+        return False
+    holders = set(
+        session.scalars(select(Certificate.user_id).where(Certificate.mentorship_id == mentorship_id))
+    )
+    if holders != {mentorship.mentee_id, mentorship.mentor_id}:
+        return False
+    move_stage(session, mentorship, Stage.COMPLETED, now=now)
+    return True

@@ -1,0 +1,251 @@
+"""Meetings: the mentee proposes, the mentor confirms, both confirm they took part, feedback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import Attendance, Feedback, Meeting, MeetingStatus, Mentorship, User
+from services.access import check_version, meeting_to_act_on, mentorship_to_act_on
+from services.errors import Conflict
+from services.events import append_event
+from services.i18n import _
+from services.lifecycle import Fact, has_approved_agreement, require, require_meeting
+
+LIVE_STATUSES = (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class MeetingPlan:
+    starts_at: datetime
+    duration_minutes: int
+    mode: str
+    location: str = ""
+    agenda: str = ""
+    topics: tuple[str, ...] = ()
+    is_final: bool = False
+
+
+def propose(
+    session: Session, actor: User, mentorship_id: int, plan: MeetingPlan, *, now: datetime
+) -> Meeting:
+    mentorship = mentorship_to_act_on(session, mentorship_id, actor)
+    require(Fact.PROPOSE_MEETING, mentorship, actor.id)
+    if plan.starts_at <= now:
+        raise Conflict(_("A meeting must start in the future."))
+    if plan.is_final:
+        _require_final_allowed(session, mentorship_id)
+    meeting = Meeting(
+        mentorship_id=mentorship_id,
+        status=MeetingStatus.PROPOSED,
+        is_intro=_is_first_meeting(session, mentorship_id),
+        is_final=plan.is_final,
+        starts_at=plan.starts_at,
+        duration_minutes=plan.duration_minutes,
+        mode=plan.mode,
+        location=plan.location,
+        agenda=plan.agenda,
+        topics=list(plan.topics),
+        proposed_by_id=actor.id,
+        created_at=now,
+    )
+    session.add(meeting)
+    session.flush()
+    append_event(
+        session, mentorship, "meeting.proposed", actor_id=actor.id, now=now,
+        payload={
+            "meeting_id": meeting.id,
+            "starts_at": plan.starts_at.isoformat(),
+            "is_intro": meeting.is_intro,
+            "is_final": plan.is_final,
+        },
+    )
+    return meeting
+
+
+def _require_final_allowed(session: Session, mentorship_id: int) -> None:
+    if not has_approved_agreement(session, mentorship_id):
+        raise Conflict(_("A final meeting needs an approved agreement first."))
+    open_final = session.scalar(
+        select(Meeting.id).where(
+            Meeting.mentorship_id == mentorship_id,
+            Meeting.is_final.is_(True),
+            Meeting.status.in_(LIVE_STATUSES),
+        )
+    )
+    if open_final is not None:
+        raise Conflict(_("A final meeting is already planned."))
+
+
+def _is_first_meeting(session: Session, mentorship_id: int) -> bool:
+    earlier = session.scalar(
+        select(Meeting.id).where(
+            Meeting.mentorship_id == mentorship_id,
+            Meeting.status.in_([*LIVE_STATUSES, MeetingStatus.HELD]),
+        ).limit(1)
+    )
+    return earlier is None
+
+
+def _acting_on(
+    session: Session, actor: User, meeting_id: int, fact: Fact, expected_version: int | None
+) -> tuple[Meeting, Mentorship]:
+    meeting, mentorship = meeting_to_act_on(session, meeting_id, actor)
+    require(fact, mentorship, actor.id)
+    check_version(meeting.version, expected_version)
+    require_meeting(fact, meeting)
+    return meeting, mentorship
+
+
+def confirm(
+    session: Session, actor: User, meeting_id: int, *, now: datetime,
+    expected_version: int | None = None,
+) -> Meeting:
+    meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.DECIDE_MEETING, expected_version)
+    if meeting.starts_at <= now:
+        raise Conflict(_("This meeting's time has passed; ask for a new proposal."))
+    _set_status(meeting, MeetingStatus.CONFIRMED, now=now)
+    append_event(session, mentorship, "meeting.confirmed", actor_id=actor.id, now=now,
+                 payload={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()})
+    return meeting
+
+
+def decline(
+    session: Session, actor: User, meeting_id: int, *, reason: str, now: datetime,
+    expected_version: int | None = None,
+) -> Meeting:
+    meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.DECIDE_MEETING, expected_version)
+    _set_status(meeting, MeetingStatus.DECLINED, now=now, reason=reason)
+    append_event(session, mentorship, "meeting.declined", actor_id=actor.id, now=now,
+                 payload={"meeting_id": meeting.id, "reason": reason})
+    return meeting
+
+
+def cancel(
+    session: Session, actor: User, meeting_id: int, *, reason: str, now: datetime,
+    expected_version: int | None = None,
+) -> Meeting:
+    meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.CANCEL_MEETING, expected_version)
+    _set_status(meeting, MeetingStatus.CANCELLED, now=now, reason=reason)
+    append_event(session, mentorship, "meeting.cancelled", actor_id=actor.id, now=now,
+                 payload={"meeting_id": meeting.id, "reason": reason})
+    return meeting
+
+
+def _set_status(meeting: Meeting, status: MeetingStatus, *, now: datetime, reason: str | None = None) -> None:
+    meeting.status = status
+    meeting.decided_at = now
+    if reason is not None:
+        meeting.reason = reason
+    meeting.version += 1
+
+
+def record_attendance(
+    session: Session, actor: User, meeting_id: int, *, attended: bool, now: datetime,
+    expected_version: int | None = None,
+) -> Meeting:
+    """Each participant says whether they took part; both yes makes the meeting held.
+
+    Saying the same again changes nothing; changing one's answer is refused.
+    """
+    meeting, mentorship = meeting_to_act_on(session, meeting_id, actor)
+    require(Fact.ATTENDANCE, mentorship, actor.id)
+    check_version(meeting.version, expected_version)
+    own = meeting.attendance_of(actor.id)
+    if own is not None:
+        if own.attended != attended:
+            raise Conflict(_("You already answered for this meeting."))
+        return meeting
+    require_meeting(Fact.ATTENDANCE, meeting)
+    if now < meeting.starts_at:
+        raise Conflict(_("You can confirm participation once the meeting has started."))
+    meeting.attendances.append(Attendance(user_id=actor.id, attended=attended, answered_at=now))
+    meeting.version += 1
+    session.flush()
+    append_event(session, mentorship, "meeting.attendance", actor_id=actor.id, now=now,
+                 payload={"meeting_id": meeting.id, "attended": attended})
+    if len(meeting.attendances) == 2:
+        _settle(session, meeting, mentorship, now=now)
+    return meeting
+
+
+def _settle(session: Session, meeting: Meeting, mentorship: Mentorship, *, now: datetime) -> None:
+    if all(a.attended for a in meeting.attendances):
+        meeting.status = MeetingStatus.HELD
+        meeting.held_at = now
+        append_event(session, mentorship, "meeting.held", actor_id=None, now=now, payload={
+            "meeting_id": meeting.id,
+            "is_intro": meeting.is_intro,
+            "is_final": meeting.is_final,
+            "held_count": held_count(session, mentorship.id),
+        })
+    else:
+        meeting.status = MeetingStatus.MISSED
+        append_event(session, mentorship, "meeting.missed", actor_id=None, now=now,
+                     payload={"meeting_id": meeting.id})
+    session.flush()
+
+
+def held_count(session: Session, mentorship_id: int) -> int:
+    session.flush()
+    return session.scalar(
+        select(func.count()).where(
+            Meeting.mentorship_id == mentorship_id, Meeting.status == MeetingStatus.HELD
+        )
+    ) or 0
+
+
+def give_feedback(
+    session: Session, actor: User, meeting_id: int, *, rating: int, comment: str, now: datetime
+) -> Feedback:
+    meeting, mentorship = meeting_to_act_on(session, meeting_id, actor)
+    require(Fact.FEEDBACK, mentorship, actor.id)
+    own = meeting.attendance_of(actor.id)
+    if own is None or not own.attended:
+        raise Conflict(_("Feedback comes after you confirmed that you took part."))
+    feedback = Feedback(
+        mentorship_id=mentorship.id, meeting_id=meeting.id, author_id=actor.id,
+        rating=rating, comment=comment, created_at=now,
+    )
+    session.add(feedback)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(_("You already gave feedback on this meeting.")) from None
+    append_event(session, mentorship, "feedback.given", actor_id=actor.id, now=now,
+                 payload={"feedback_id": feedback.id, "meeting_id": meeting.id, "rating": rating})
+    return feedback
+
+
+def feedback_on_mentorship(
+    session: Session, actor: User, mentorship_id: int, *, rating: int, comment: str, now: datetime
+) -> Feedback:
+    """Feedback on the mentorship as a whole, e.g. answering an inactivity feedback request."""
+    mentorship = mentorship_to_act_on(session, mentorship_id, actor)
+    require(Fact.FEEDBACK, mentorship, actor.id)
+    feedback = Feedback(
+        mentorship_id=mentorship.id, meeting_id=None, author_id=actor.id,
+        rating=rating, comment=comment, created_at=now,
+    )
+    session.add(feedback)
+    session.flush()
+    append_event(session, mentorship, "feedback.given", actor_id=actor.id, now=now,
+                 payload={"feedback_id": feedback.id, "meeting_id": None, "rating": rating})
+    return feedback
+
+
+def meetings_of(session: Session, mentorship_id: int) -> list[Meeting]:
+    return list(
+        session.scalars(
+            select(Meeting).where(Meeting.mentorship_id == mentorship_id).order_by(Meeting.starts_at, Meeting.id)
+        )
+    )
+
+
+def feedback_of(session: Session, meeting_id: int) -> list[Feedback]:
+    return list(session.scalars(select(Feedback).where(Feedback.meeting_id == meeting_id).order_by(Feedback.id)))

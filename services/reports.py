@@ -1,0 +1,107 @@
+"""What operators see across the program, and each participant's activity feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from models import (
+    AgreementStatus,
+    AgreementVersion,
+    Event,
+    Feedback,
+    Meeting,
+    MeetingStatus,
+    Mentorship,
+    Stage,
+    User,
+)
+from services.progress import Snapshot, snapshots, waiting_for
+
+OVERDUE_AFTER = timedelta(days=3)
+
+
+def all_mentorships(
+    session: Session, *, now: datetime, stage: str | None = None, waiting_for_who: str | None = None
+) -> list[Snapshot]:
+    query = select(Mentorship).order_by(Mentorship.id.desc())
+    if stage:
+        query = query.where(Mentorship.stage == stage)
+    snaps = snapshots(session, list(session.scalars(query).unique()))
+    if waiting_for_who:
+        snaps = [
+            s for s in snaps
+            if (w := waiting_for(s, now)) is not None and waiting_for_who in (w.who, w.action)
+        ]
+    return snaps
+
+
+@dataclass(frozen=True)
+class ProgramStats:
+    per_stage: dict[str, int]
+    meetings_held: int
+    feedback_count: int
+    feedback_average: float | None
+    feedback_average_by_role: dict[str, float | None]
+    overdue: dict[str, int]
+
+
+def program_stats(session: Session, *, now: datetime) -> ProgramStats:
+    counts = dict(session.execute(select(Mentorship.stage, func.count()).group_by(Mentorship.stage)).tuples())
+    per_stage = {stage.value: counts.get(stage.value, 0) for stage in Stage}
+    held = session.scalar(select(func.count()).where(Meeting.status == MeetingStatus.HELD)) or 0
+    count, average = session.execute(select(func.count(Feedback.id), func.avg(Feedback.rating))).one()
+    return ProgramStats(
+        per_stage=per_stage,
+        meetings_held=held,
+        feedback_count=count,
+        feedback_average=_round(average),
+        feedback_average_by_role=_feedback_by_role(session),
+        overdue=_overdue(session, now),
+    )
+
+
+def _round(value: object) -> float | None:
+    return None if value is None else round(float(value), 2)  # type: ignore[arg-type]
+
+
+def _feedback_by_role(session: Session) -> dict[str, float | None]:
+    by_mentee = select(func.avg(Feedback.rating)).join(
+        Mentorship, Mentorship.id == Feedback.mentorship_id
+    )
+    return {
+        "mentee": _round(session.scalar(by_mentee.where(Feedback.author_id == Mentorship.mentee_id))),
+        "mentor": _round(session.scalar(by_mentee.where(Feedback.author_id == Mentorship.mentor_id))),
+    }
+
+
+def _overdue(session: Session, now: datetime) -> dict[str, int]:
+    before = now - OVERDUE_AFTER
+
+    def count(query: object) -> int:
+        return session.scalar(query) or 0  # type: ignore[call-overload, no-any-return]
+
+    return {
+        "requests_unanswered": count(select(func.count()).where(
+            Mentorship.stage == Stage.REQUESTED, Mentorship.requested_at < before)),
+        "agreements_waiting": count(select(func.count()).where(
+            AgreementVersion.status == AgreementStatus.PENDING, AgreementVersion.submitted_at < before)),
+        "meetings_unconfirmed": count(select(func.count()).where(
+            Meeting.status == MeetingStatus.PROPOSED, Meeting.starts_at < now)),
+        "attendance_missing": count(select(func.count()).where(
+            Meeting.status == MeetingStatus.CONFIRMED, Meeting.starts_at < before)),
+    }
+
+
+def activity_of(session: Session, user: User, *, limit: int = 200) -> list[Event]:
+    """Events of the user's own mentorships, newest first."""
+    own = select(Mentorship.id).where(or_(Mentorship.mentee_id == user.id, Mentorship.mentor_id == user.id))
+    return list(
+        session.scalars(
+            select(Event).where(Event.mentorship_id.in_(own))
+            .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+        )
+    )

@@ -1,0 +1,149 @@
+"""Accounts, roles, profiles and the mentor directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import OPEN_STAGES, Mentorship, Profile, Role, User, UserRole
+from services.errors import Conflict, Forbidden, NotFound
+from services.i18n import _
+from services.passwords import hash_password, needs_rehash, verify_password
+
+
+@lru_cache
+def _dummy_hash() -> str:
+    """A real hash of a throwaway password: verifying against it costs as much as a real
+    login, so an unknown email and a wrong password take the same time."""
+    return hash_password("not-a-real-password")
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    roles: list[Role],
+    now: datetime,
+) -> User:
+    user = User(
+        email=normalize_email(email),
+        password_hash=hash_password(password),
+        display_name=display_name.strip(),
+        created_at=now,
+        roles=[UserRole(role=role.value) for role in dict.fromkeys(roles)],
+        profile=Profile(updated_at=now),
+    )
+    session.add(user)
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise Conflict(_("A user with this email already exists.")) from None
+    return user
+
+
+def authenticate(session: Session, email: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        verify_password(_dummy_hash(), password)
+        return None
+    if not verify_password(user.password_hash, password):
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def get_user(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def require_role(user: User, role: Role) -> None:
+    if not user.has_role(role):
+        raise Forbidden(_("This needs the {role} role."), role=role.value)
+
+
+@dataclass(frozen=True)
+class ProfileUpdate:
+    bio: str | None = None
+    mentee_goals: str | None = None
+    mentee_topics: list[str] | None = None
+    mentor_offer: str | None = None
+    mentor_topics: list[str] | None = None
+    mentor_capacity: int | None = None
+
+
+def update_profile(session: Session, user: User, change: ProfileUpdate, *, now: datetime) -> Profile:
+    """Change the given fields; mentee and mentor parts only for people with that role."""
+    mentee_part = (change.mentee_goals, change.mentee_topics)
+    mentor_part = (change.mentor_offer, change.mentor_topics, change.mentor_capacity)
+    if any(v is not None for v in mentee_part):
+        require_role(user, Role.MENTEE)
+    if any(v is not None for v in mentor_part):
+        require_role(user, Role.MENTOR)
+    profile = user.profile
+    for field in ProfileUpdate.__dataclass_fields__:
+        value = getattr(change, field)
+        if value is not None:
+            setattr(profile, field, value)
+    profile.updated_at = now
+    session.flush()
+    return profile
+
+
+def open_mentorship_counts(session: Session, mentor_ids: list[int] | None = None) -> dict[int, int]:
+    query = (
+        select(Mentorship.mentor_id, func.count())
+        .where(Mentorship.stage.in_(OPEN_STAGES))
+        .group_by(Mentorship.mentor_id)
+    )
+    if mentor_ids is not None:
+        query = query.where(Mentorship.mentor_id.in_(mentor_ids))
+    return {mentor_id: count for mentor_id, count in session.execute(query).tuples()}
+
+
+def free_capacity(session: Session, mentor: User) -> int:
+    taken = open_mentorship_counts(session, [mentor.id]).get(mentor.id, 0)
+    return max(0, mentor.profile.mentor_capacity - taken)
+
+
+@dataclass(frozen=True)
+class MentorListing:
+    user: User
+    free_capacity: int
+
+
+def mentor_directory(session: Session, *, topic: str | None = None) -> list[MentorListing]:
+    mentors = list(
+        session.scalars(
+            select(User)
+            .join(UserRole)
+            .where(UserRole.role == Role.MENTOR.value)
+            .order_by(User.display_name, User.id)
+        )
+    )
+    if topic:
+        wanted = topic.strip().casefold()
+        mentors = [m for m in mentors if wanted in {t.casefold() for t in m.profile.mentor_topics}]
+    taken = open_mentorship_counts(session, [m.id for m in mentors])
+    return [
+        MentorListing(m, max(0, m.profile.mentor_capacity - taken.get(m.id, 0))) for m in mentors
+    ]
+
+
+def mentor_or_404(session: Session, mentor_id: int) -> User:
+    mentor = session.get(User, mentor_id)
+    if mentor is None or not mentor.has_role(Role.MENTOR):
+        raise NotFound(_("No mentor with id {id}."), id=mentor_id)
+    return mentor

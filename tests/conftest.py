@@ -1,0 +1,128 @@
+"""Shared fixtures: a migrated database per backend (SQLite and PostgreSQL), a movable clock,
+the app with an HTTP client, and people to act in tests.
+
+Every test that uses ``db`` runs once on SQLite and once on PostgreSQL. The schema comes from
+``alembic upgrade head``; each test starts from empty tables (the topic catalogue stays).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MENTORFLOW_ENV", "test")
+os.environ.setdefault("MENTORFLOW_SECRET_KEY", "test-secret-key-for-the-suite-0123456789")
+os.environ.setdefault("MENTORFLOW_PASSWORD_HASHING", "cheap")
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from migrations import upgrade
+from models import Base
+from models.db import make_engine
+from models.settings import Settings, get_settings
+from tests.support import Clock, People
+
+PG_ADMIN_URL = os.environ.get("MENTORFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+KEEP = {"topic", "topic_question", "alembic_version"}
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _fresh_pg_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
+
+
+def _drop_pg_database(name: str) -> None:
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A database migrated with Alembic, for the whole session of this worker."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        upgrade(url)
+        engine = make_engine(url)
+        yield engine
+        engine.dispose()
+        return
+    name = f"mentorflow_test_{_worker()}_{os.getpid()}"
+    url = _fresh_pg_database(name)
+    upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+    _drop_pg_database(name)
+
+
+def _empty_tables(engine: Engine) -> None:
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def db(database: Engine) -> Iterator[Engine]:
+    """The worker's database, emptied after the test."""
+    yield database
+    _empty_tables(database)
+
+
+@pytest.fixture
+def session(db: Engine) -> Iterator[Session]:
+    with Session(db, expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture
+def woken() -> list[int]:
+    """Mentorship ids the API told the engine about, in order."""
+    return []
+
+
+@pytest.fixture
+def client(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> Iterator[TestClient]:
+    app = create_app(settings, engine=db, clock=clock, on_fact=woken.append)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture
+def people(db: Engine, settings: Settings, clock: Clock) -> People:
+    return People(db, settings, clock)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
