@@ -60,8 +60,8 @@ class Mentorship(Base):
     processed_seq: Mapped[int] = mapped_column(default=0)
     version: Mapped[int] = mapped_column(default=1)
 
-    mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined")
-    mentor: Mapped[User] = relationship(foreign_keys=[mentor_id], lazy="joined")
+    mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined", innerjoin=True)
+    mentor: Mapped[User] = relationship(foreign_keys=[mentor_id], lazy="joined", innerjoin=True)
 
     def side_of(self, user_id: int) -> str | None:
         if user_id == self.mentee_id:

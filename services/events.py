@@ -86,7 +86,7 @@ def pending_events(session: Session, mentorship_id: int) -> list[Event]:
 
 def mark_processed(session: Session, mentorship_id: int, seq: int) -> None:
     """Move the flow's cursor forward (never back), without touching the public version."""
-    mentorship = session.get_one(Mentorship, mentorship_id, with_for_update=True)
+    mentorship = session.get_one(Mentorship, mentorship_id, with_for_update={"of": Mentorship})
     mentorship.processed_seq = max(mentorship.processed_seq, seq)
     session.flush()
 

@@ -30,6 +30,7 @@ from models import (
     Mentorship,
     Stage,
 )
+from services.access import load_mentorship
 from services.errors import Conflict, NotFound
 from services.events import append_event
 from services.i18n import _
@@ -167,7 +168,7 @@ def move_stage(session: Session, mentorship: Mentorship, to: Stage, *, now: date
 
 
 def _lock(session: Session, mentorship_id: int) -> Mentorship:
-    mentorship = session.get(Mentorship, mentorship_id, with_for_update=True, populate_existing=True)
+    mentorship = load_mentorship(session, mentorship_id, lock=True)
     if mentorship is None:
         raise NotFound(_("No such mentorship."))
     return mentorship

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
@@ -84,3 +85,106 @@ class People:
 
     def operator(self) -> Person:
         return self.add(Role.OPERATOR, name="Olga Operator")
+
+
+TERMS: dict[str, Any] = {
+    "period_start": START.date(),
+    "period_end": (START + timedelta(days=180)).date(),
+    "planned_meetings": 3,
+    "contact_modes": ["video"],
+    "contact_frequency": "monthly",
+    "content_plan": [{"topic": "leadership", "notes": ""}],
+}
+
+
+class Journey:
+    """Walks one mentorship through the services (not HTTP), committing each fact as the API would."""
+
+    def __init__(self, engine: Engine, clock: Clock, mentee: Person, mentor: Person) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.mentee_id = mentee.id
+        self.mentor_id = mentor.id
+        self.mentorship_id = 0
+
+    def _user(self, session: Session, user_id: int) -> User:
+        return session.get_one(User, user_id)
+
+    def request(self) -> Journey:
+        from services.mentorships import request_mentorship
+
+        with Session(self.engine, expire_on_commit=False) as s:
+            m = request_mentorship(
+                s,
+                self._user(s, self.mentee_id),
+                mentor_id=self.mentor_id,
+                message="Hello",
+                now=self.clock.now,
+            )
+            s.commit()
+            self.mentorship_id = m.id
+        return self
+
+    def accept(self) -> Journey:
+        from services.lifecycle import Fact
+        from services.mentorships import decide
+
+        with Session(self.engine) as s:
+            decide(
+                s,
+                self._user(s, self.mentor_id),
+                self.mentorship_id,
+                Fact.ACCEPT,
+                now=self.clock.now,
+            )
+            s.commit()
+        return self
+
+    def hold_meeting(self, *, is_final: bool = False, topics: tuple[str, ...] = ("leadership",)) -> int:
+        from services import meetings
+        from services.meetings import MeetingPlan
+
+        with Session(self.engine, expire_on_commit=False) as s:
+            mentee, mentor = self._user(s, self.mentee_id), self._user(s, self.mentor_id)
+            plan = MeetingPlan(
+                starts_at=self.clock.now + timedelta(days=1),
+                duration_minutes=60,
+                mode="video",
+                topics=topics,
+                is_final=is_final,
+            )
+            meeting = meetings.propose(s, mentee, self.mentorship_id, plan, now=self.clock.now)
+            meetings.confirm(s, mentor, meeting.id, now=self.clock.now)
+            s.commit()
+            meeting_id = meeting.id
+        self.clock.advance(days=1, hours=1)
+        with Session(self.engine) as s:
+            for user_id in (self.mentee_id, self.mentor_id):
+                meetings.record_attendance(
+                    s, self._user(s, user_id), meeting_id, attended=True, now=self.clock.now
+                )
+            s.commit()
+        return meeting_id
+
+    def agree(self, **changes: object) -> Journey:
+        from services import agreements
+        from services.agreements import AgreementTerms
+
+        terms = AgreementTerms(**{**TERMS, **changes})
+        with Session(self.engine) as s:
+            mentee, mentor = self._user(s, self.mentee_id), self._user(s, self.mentor_id)
+            draft = agreements.save_draft(s, mentee, self.mentorship_id, terms, now=self.clock.now)
+            agreements.submit(s, mentee, self.mentorship_id, now=self.clock.now)
+            agreements.decide(
+                s, mentor, self.mentorship_id, number=draft.number, approve=True, now=self.clock.now
+            )
+            s.commit()
+        return self
+
+    def activate(self) -> Journey:
+        from services.lifecycle import activate
+
+        with Session(self.engine) as s:
+            activate(s, self.mentorship_id, now=self.clock.now)
+            s.commit()
+        return self
