@@ -47,8 +47,12 @@ def create_app(
 
     @app.exception_handler(IdempotentReplay)
     async def _replay(request: Request, exc: IdempotentReplay) -> Response:
-        return Response(exc.body, status_code=exc.status_code, media_type="application/json",
-                        headers={"Idempotent-Replayed": "true"})
+        return Response(
+            exc.body,
+            status_code=exc.status_code,
+            media_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
 
     for module in (auth, users, mentorships, agreements, meetings, certificates, admin):
         app.include_router(module.router, prefix="/api")

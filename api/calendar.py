@@ -21,7 +21,13 @@ def meeting_invite(meeting: Meeting, mentorship: Mentorship, *, base_url: str) -
     event.add("dtstamp", meeting.decided_at or meeting.created_at)
     event.add("dtstart", meeting.starts_at)
     event.add("dtend", meeting.starts_at + timedelta(minutes=meeting.duration_minutes))
-    kind = "Get-to-know-you meeting" if meeting.is_intro else "Final meeting" if meeting.is_final else "Mentoring meeting"
+    kind = (
+        "Get-to-know-you meeting"
+        if meeting.is_intro
+        else "Final meeting"
+        if meeting.is_final
+        else "Mentoring meeting"
+    )
     event.add("summary", f"{kind}: {mentorship.mentee.display_name} & {mentorship.mentor.display_name}")
     description = meeting.agenda
     if meeting.topics:
@@ -36,4 +42,5 @@ def meeting_invite(meeting: Meeting, mentorship: Mentorship, *, base_url: str) -
         attendee.params["cn"] = vText(person.display_name)
         event.add("attendee", attendee)
     cal.add_component(event)
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical

@@ -13,9 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.idempotency import find_response, store_response
+from api.tokens import user_id_from_token
 from models import Role, User
 from models.settings import Settings
-from api.tokens import user_id_from_token
 from services.errors import Forbidden, Invalid, NotAuthenticated
 from services.i18n import _
 from services.users import get_user
@@ -46,7 +46,9 @@ Now = Annotated[datetime, Depends(get_now)]
 
 
 def get_current_user(
-    session: SessionDep, settings: SettingsDep, now: Now,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
     token: Annotated[str | None, Depends(oauth2)],
 ) -> User:
     user_id = None if token is None else user_id_from_token(settings, token, now=now)
@@ -70,7 +72,9 @@ Operator = Annotated[User, Depends(get_operator)]
 
 async def request_fingerprint(request: Request) -> str:
     body = await request.body()
-    return hashlib.sha256(b"%s %s\n%s" % (request.method.encode(), request.url.path.encode(), body)).hexdigest()
+    return hashlib.sha256(
+        b"%s %s\n%s" % (request.method.encode(), request.url.path.encode(), body)
+    ).hexdigest()
 
 
 def parse_if_match(value: str | None) -> int | None:
@@ -98,8 +102,14 @@ class Write:
     """
 
     def __init__(
-        self, request: Request, session: Session, user: User, now: datetime,
-        key: str | None, fingerprint: str, if_match: int | None,
+        self,
+        request: Request,
+        session: Session,
+        user: User,
+        now: datetime,
+        key: str | None,
+        fingerprint: str,
+        if_match: int | None,
     ) -> None:
         self.request = request
         self.session = session
@@ -111,9 +121,15 @@ class Write:
 
     def done(self, body: Body, *, status_code: int = 200, mentorship_id: int | None = None) -> Body:
         if self.key is not None:
-            store_response(self.session, user_id=self.user.id, key=self.key,
-                           fingerprint=self.fingerprint, status_code=status_code,
-                           body=body.model_dump_json(), now=self.now)
+            store_response(
+                self.session,
+                user_id=self.user.id,
+                key=self.key,
+                fingerprint=self.fingerprint,
+                status_code=status_code,
+                body=body.model_dump_json(),
+                now=self.now,
+            )
         self.session.commit()
         if mentorship_id is not None:
             self.request.app.state.on_fact(mentorship_id)

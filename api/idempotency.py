@@ -17,12 +17,26 @@ def find_response(session: Session, *, user_id: int, key: str) -> IdempotentResp
 
 
 def store_response(
-    session: Session, *, user_id: int, key: str, fingerprint: str, status_code: int,
-    body: str, now: datetime,
+    session: Session,
+    *,
+    user_id: int,
+    key: str,
+    fingerprint: str,
+    status_code: int,
+    body: str,
+    now: datetime,
 ) -> None:
     """Saved with the fact; a concurrent twin with the same key loses here and changes nothing."""
-    session.add(IdempotentResponse(user_id=user_id, key=key, request_hash=fingerprint,
-                                   status_code=status_code, body=body, created_at=now))
+    session.add(
+        IdempotentResponse(
+            user_id=user_id,
+            key=key,
+            request_hash=fingerprint,
+            status_code=status_code,
+            body=body,
+            created_at=now,
+        )
+    )
     try:
         with session.begin_nested():
             session.flush()

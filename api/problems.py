@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,17 +34,26 @@ _TITLES = {
 
 
 def problem_response(
-    status: int, detail: str, *, errors: list[FieldError] | None = None,
-    headers: dict[str, str] | None = None, code: str | None = None,
+    status: int,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+    code: str | None = None,
 ) -> JSONResponse:
     title = _TITLES.get(status, "Error")
     problem = Problem(
         type=f"/problems/{code or title.lower().replace(' ', '-')}",
-        title=title, status=status, detail=detail, errors=errors,
+        title=title,
+        status=status,
+        detail=detail,
+        errors=errors,
     )
     return JSONResponse(
-        problem.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM_JSON,
-        headers=headers,
+        problem.model_dump(exclude_none=True),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=dict(headers) if headers else None,
     )
 
 
@@ -51,10 +61,14 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
     found = []
     for err in exc.errors():
         loc = [p if isinstance(p, int) else str(p) for p in err.get("loc", ())]
-        found.append(FieldError(
-            loc=loc, field=".".join(str(p) for p in loc[1:]) or str(loc[0] if loc else ""),
-            msg=str(err.get("msg", "")), type=str(err.get("type", "")),
-        ))
+        found.append(
+            FieldError(
+                loc=loc,
+                field=".".join(str(p) for p in loc[1:]) or str(loc[0] if loc else ""),
+                msg=str(err.get("msg", "")),
+                type=str(err.get("type", "")),
+            )
+        )
     return found
 
 

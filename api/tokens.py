@@ -22,8 +22,12 @@ def issue_token(settings: Settings, user_id: int, *, now: datetime) -> str:
 
 def user_id_from_token(settings: Settings, token: str, *, now: datetime) -> int | None:
     try:
-        claims = jwt.decode(token, settings.secret_key, algorithms=[ALGORITHM],
-                            options={"require": ["sub", "exp"], "verify_exp": False})
+        claims = jwt.decode(
+            token,
+            settings.secret_key,
+            algorithms=[ALGORITHM],
+            options={"require": ["sub", "exp"], "verify_exp": False},
+        )
         if int(claims["exp"]) <= now.timestamp():
             return None
         return int(claims["sub"])

@@ -41,46 +41,101 @@ def create_demo(session: Session, *, now: datetime) -> tuple[list[DemoPerson], i
     for person in CAST:
         user = session.scalar(select(User).where(User.email == person.email))
         if user is None:
-            user = create_user(session, email=person.email, password=DEMO_PASSWORD,
-                               display_name=person.name, roles=list(person.roles), now=now)
+            user = create_user(
+                session,
+                email=person.email,
+                password=DEMO_PASSWORD,
+                display_name=person.name,
+                roles=list(person.roles),
+                now=now,
+            )
         people[person.email] = user
     mira, malte = people[CAST[1].email], people[CAST[2].email]
     tara, jonas = people[CAST[3].email], people[CAST[4].email]
-    update_profile(session, mira, ProfileUpdate(
-        bio="Engineering lead, 15 years in software.", mentor_offer="Career steps into leadership.",
-        mentor_topics=["leadership", "career-orientation"], mentor_capacity=3), now=now)
-    update_profile(session, malte, ProfileUpdate(
-        bio="Founder of two start-ups.", mentor_offer="From idea to first customers.",
-        mentor_topics=["starting-a-business", "networking"], mentor_capacity=2), now=now)
-    update_profile(session, tara, ProfileUpdate(
-        mentee_goals="Take on a team lead role within a year.", mentee_topics=["leadership"]), now=now)
-    update_profile(session, jonas, ProfileUpdate(
-        mentee_goals="Start my own business.", mentee_topics=["starting-a-business"]), now=now)
+    update_profile(
+        session,
+        mira,
+        ProfileUpdate(
+            bio="Engineering lead, 15 years in software.",
+            mentor_offer="Career steps into leadership.",
+            mentor_topics=["leadership", "career-orientation"],
+            mentor_capacity=3,
+        ),
+        now=now,
+    )
+    update_profile(
+        session,
+        malte,
+        ProfileUpdate(
+            bio="Founder of two start-ups.",
+            mentor_offer="From idea to first customers.",
+            mentor_topics=["starting-a-business", "networking"],
+            mentor_capacity=2,
+        ),
+        now=now,
+    )
+    update_profile(
+        session,
+        tara,
+        ProfileUpdate(mentee_goals="Take on a team lead role within a year.", mentee_topics=["leadership"]),
+        now=now,
+    )
+    update_profile(
+        session,
+        jonas,
+        ProfileUpdate(mentee_goals="Start my own business.", mentee_topics=["starting-a-business"]),
+        now=now,
+    )
     if mentorships.mentorships_of(session, tara):
         return list(CAST), None
     return list(CAST), _mentorship_under_way(session, tara, mira, now=now).id
 
 
-def _mentorship_under_way(
-    session: Session, mentee: User, mentor: User, *, now: datetime
-) -> Mentorship:
+def _mentorship_under_way(session: Session, mentee: User, mentor: User, *, now: datetime) -> Mentorship:
     start = now - timedelta(days=10)
-    m = mentorships.request_mentorship(session, mentee, mentor_id=mentor.id, now=start,
-                                       message="Hello Mira, I'd love to learn how you grew into leading a team.")
+    m = mentorships.request_mentorship(
+        session,
+        mentee,
+        mentor_id=mentor.id,
+        now=start,
+        message="Hello Mira, I'd love to learn how you grew into leading a team.",
+    )
     mentorships.decide(session, mentor, m.id, Fact.ACCEPT, now=start + timedelta(days=1))
-    intro = meetings.propose(session, mentee, m.id, MeetingPlan(
-        starts_at=start + timedelta(days=5), duration_minutes=45, mode="video",
-        location="https://meet.example.org/tara-mira", agenda="Get to know each other",
-        topics=("leadership",)), now=start + timedelta(days=1, hours=2))
+    intro = meetings.propose(
+        session,
+        mentee,
+        m.id,
+        MeetingPlan(
+            starts_at=start + timedelta(days=5),
+            duration_minutes=45,
+            mode="video",
+            location="https://meet.example.org/tara-mira",
+            agenda="Get to know each other",
+            topics=("leadership",),
+        ),
+        now=start + timedelta(days=1, hours=2),
+    )
     meetings.confirm(session, mentor, intro.id, now=start + timedelta(days=2))
     for person in (mentee, mentor):
-        meetings.record_attendance(session, person, intro.id, attended=True,
-                                   now=start + timedelta(days=5, hours=1))
-    agreements.save_draft(session, mentee, m.id, AgreementTerms(
-        period_start=(now - timedelta(days=3)).date(), period_end=(now + timedelta(days=180)).date(),
-        planned_meetings=6, contact_modes=["video", "email"], contact_frequency="every three weeks",
-        content_plan=[{"topic": "leadership", "notes": "first 90 days as a lead"},
-                      {"topic": "communication", "notes": "difficult conversations"}],
-    ), now=start + timedelta(days=6))
+        meetings.record_attendance(
+            session, person, intro.id, attended=True, now=start + timedelta(days=5, hours=1)
+        )
+    agreements.save_draft(
+        session,
+        mentee,
+        m.id,
+        AgreementTerms(
+            period_start=(now - timedelta(days=3)).date(),
+            period_end=(now + timedelta(days=180)).date(),
+            planned_meetings=6,
+            contact_modes=["video", "email"],
+            contact_frequency="every three weeks",
+            content_plan=[
+                {"topic": "leadership", "notes": "first 90 days as a lead"},
+                {"topic": "communication", "notes": "difficult conversations"},
+            ],
+        ),
+        now=start + timedelta(days=6),
+    )
     agreements.submit(session, mentee, m.id, now=start + timedelta(days=6, minutes=5))
     return m

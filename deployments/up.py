@@ -13,11 +13,5 @@ def run(*, with_engine: bool = True) -> int:
     if settings.sqlalchemy_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    base = f"http://{settings.host}:{settings.port}"
-    print("mentorflow is up:")
-    print(f"  API docs      {base}/docs")
-    print(f"  OpenAPI       {base}/openapi.json")
-    print(f"  health        {base}/healthz  {base}/readyz")
-    print("Press Ctrl-C to stop.", flush=True)
     uvicorn.run("api.main:app", host=settings.host, port=settings.port, log_level="info")
     return 0

@@ -25,9 +25,7 @@ class AgreementVersion(Base):
     __table_args__ = (UniqueConstraint("mentorship_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mentorship_id: Mapped[int] = mapped_column(
-        ForeignKey("mentorship.id", ondelete="CASCADE"), index=True
-    )
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorship.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
     status: Mapped[str] = mapped_column(String(20))
     author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))

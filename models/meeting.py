@@ -30,9 +30,7 @@ class Meeting(Base):
     __tablename__ = "meeting"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mentorship_id: Mapped[int] = mapped_column(
-        ForeignKey("mentorship.id", ondelete="CASCADE"), index=True
-    )
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorship.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(20))
     is_intro: Mapped[bool] = mapped_column(default=False)
     is_final: Mapped[bool] = mapped_column(default=False)
@@ -60,9 +58,7 @@ class Meeting(Base):
 class Attendance(Base):
     __tablename__ = "attendance"
 
-    meeting_id: Mapped[int] = mapped_column(
-        ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True
-    )
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), primary_key=True)
     attended: Mapped[bool]
     answered_at: Mapped[datetime]
@@ -78,9 +74,7 @@ class Feedback(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    mentorship_id: Mapped[int] = mapped_column(
-        ForeignKey("mentorship.id", ondelete="CASCADE"), index=True
-    )
+    mentorship_id: Mapped[int] = mapped_column(ForeignKey("mentorship.id", ondelete="CASCADE"), index=True)
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     rating: Mapped[int]

@@ -76,8 +76,7 @@ def check_version(current: int, expected: int | None) -> None:
     """``If-Match``: refuse a write based on a stale read."""
     if expected is not None and expected != current:
         raise PreconditionFailed(
-            _("This was changed meanwhile (version {current}, you sent {expected}). "
-              "Reload and try again."),
+            _("This was changed meanwhile (version {current}, you sent {expected}). Reload and try again."),
             current=current,
             expected=expected,
         )

@@ -79,8 +79,9 @@ def save_draft(
     state = agreement_state(session, mentorship_id)
     draft = state.draft
     if draft is not None and draft.author_id != actor.id:
-        raise Conflict(_("The other side is drafting v{number}; wait until it is submitted."),
-                       number=draft.number)
+        raise Conflict(
+            _("The other side is drafting v{number}; wait until it is submitted."), number=draft.number
+        )
     if draft is None:
         check_version(0, expected_version)  # nothing to match: only a missing If-Match passes
         draft = AgreementVersion(
@@ -100,8 +101,14 @@ def save_draft(
         draft.updated_at = now
         draft.version += 1
     session.flush()
-    append_event(session, mentorship, "agreement.draft_saved", actor_id=actor.id, now=now,
-                 payload={"number": draft.number})
+    append_event(
+        session,
+        mentorship,
+        "agreement.draft_saved",
+        actor_id=actor.id,
+        now=now,
+        payload={"number": draft.number},
+    )
     return draft
 
 
@@ -125,7 +132,11 @@ def _next_number(session: Session, mentorship_id: int) -> int:
 
 
 def submit(
-    session: Session, actor: User, mentorship_id: int, *, now: datetime,
+    session: Session,
+    actor: User,
+    mentorship_id: int,
+    *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> AgreementVersion:
     """Send the draft to the other side. A newer submission replaces one's own pending version."""
@@ -139,16 +150,24 @@ def submit(
     pending = state.pending
     if pending is not None:
         if pending.author_id != actor.id:
-            raise Conflict(_("Agreement v{number} from the other side waits for your answer first."),
-                           number=pending.number)
+            raise Conflict(
+                _("Agreement v{number} from the other side waits for your answer first."),
+                number=pending.number,
+            )
         pending.status = AgreementStatus.SUPERSEDED
         pending.version += 1
     draft.status = AgreementStatus.PENDING
     draft.submitted_at = now
     draft.version += 1
     session.flush()
-    append_event(session, mentorship, "agreement.submitted", actor_id=actor.id, now=now,
-                 payload={"number": draft.number})
+    append_event(
+        session,
+        mentorship,
+        "agreement.submitted",
+        actor_id=actor.id,
+        now=now,
+        payload={"number": draft.number},
+    )
     return draft
 
 
@@ -185,11 +204,23 @@ def decide(
     version.version += 1
     session.flush()
     if approve:
-        append_event(session, mentorship, "agreement.approved", actor_id=actor.id, now=now,
-                     payload={"number": number, "first": first})
+        append_event(
+            session,
+            mentorship,
+            "agreement.approved",
+            actor_id=actor.id,
+            now=now,
+            payload={"number": number, "first": first},
+        )
     else:
-        append_event(session, mentorship, "agreement.rejected", actor_id=actor.id, now=now,
-                     payload={"number": number, "reason": reason})
+        append_event(
+            session,
+            mentorship,
+            "agreement.rejected",
+            actor_id=actor.id,
+            now=now,
+            payload={"number": number, "reason": reason},
+        )
     return version
 
 

@@ -89,9 +89,7 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
         raise NotFound(_("No such mentorship."))
     role: Side = "mentee" if side == "mentee" else "mentor"
     holder, other = (
-        (mentorship.mentee, mentorship.mentor)
-        if role == "mentee"
-        else (mentorship.mentor, mentorship.mentee)
+        (mentorship.mentee, mentorship.mentor) if role == "mentee" else (mentorship.mentor, mentorship.mentee)
     )
     zone = _zone(holder.timezone)
     held = session.scalars(
@@ -195,16 +193,12 @@ def store_certificate(
 
 def certificate_for(session: Session, mentorship_id: int, user_id: int) -> Certificate | None:
     return session.scalars(
-        select(Certificate).where(
-            Certificate.mentorship_id == mentorship_id, Certificate.user_id == user_id
-        )
+        select(Certificate).where(Certificate.mentorship_id == mentorship_id, Certificate.user_id == user_id)
     ).one_or_none()
 
 
 def certificate_by_code(session: Session, code: str) -> Certificate | None:
-    return session.scalars(
-        select(Certificate).where(Certificate.verification_code == code)
-    ).one_or_none()
+    return session.scalars(select(Certificate).where(Certificate.verification_code == code)).one_or_none()
 
 
 def certificates_of(session: Session, user_id: int) -> list[Certificate]:

@@ -110,9 +110,7 @@ def require(fact: Fact, mentorship: Mentorship, actor_id: int) -> str:
     if side is None:
         raise NotFound(_("No such mentorship."))
     if rule.who is not Who.EITHER and side != rule.who.value:
-        raise Conflict(
-            _("Only the {who} can {action}."), who=rule.who.value, action=fact.value
-        )
+        raise Conflict(_("Only the {who} can {action}."), who=rule.who.value, action=fact.value)
     if mentorship.stage not in rule.stages:
         raise Conflict(
             _("You cannot {action} while the mentorship is {stage}."),
@@ -159,7 +157,11 @@ def move_stage(session: Session, mentorship: Mentorship, to: Stage, *, now: date
         mentorship.finished_at = now
     if to in FOLLOWING_MOVES.values():
         append_event(
-            session, mentorship, "stage.changed", actor_id=None, now=now,
+            session,
+            mentorship,
+            "stage.changed",
+            actor_id=None,
+            now=now,
             payload={"from": before, "to": to.value},
         )
 
@@ -176,21 +178,25 @@ def _lock(session: Session, mentorship_id: int) -> Mentorship:
 
 def has_approved_agreement(session: Session, mentorship_id: int) -> bool:
     found = session.scalar(
-        select(AgreementVersion.id).where(
+        select(AgreementVersion.id)
+        .where(
             AgreementVersion.mentorship_id == mentorship_id,
             AgreementVersion.status == AgreementStatus.APPROVED,
-        ).limit(1)
+        )
+        .limit(1)
     )
     return found is not None
 
 
 def final_meeting_held(session: Session, mentorship_id: int) -> bool:
     found = session.scalar(
-        select(Meeting.id).where(
+        select(Meeting.id)
+        .where(
             Meeting.mentorship_id == mentorship_id,
             Meeting.is_final.is_(True),
             Meeting.status == MeetingStatus.HELD,
-        ).limit(1)
+        )
+        .limit(1)
     )
     return found is not None
 

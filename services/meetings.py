@@ -56,7 +56,11 @@ def propose(
     session.add(meeting)
     session.flush()
     append_event(
-        session, mentorship, "meeting.proposed", actor_id=actor.id, now=now,
+        session,
+        mentorship,
+        "meeting.proposed",
+        actor_id=actor.id,
+        now=now,
         payload={
             "meeting_id": meeting.id,
             "starts_at": plan.starts_at.isoformat(),
@@ -83,10 +87,12 @@ def _require_final_allowed(session: Session, mentorship_id: int) -> None:
 
 def _is_first_meeting(session: Session, mentorship_id: int) -> bool:
     earlier = session.scalar(
-        select(Meeting.id).where(
+        select(Meeting.id)
+        .where(
             Meeting.mentorship_id == mentorship_id,
             Meeting.status.in_([*LIVE_STATUSES, MeetingStatus.HELD]),
-        ).limit(1)
+        )
+        .limit(1)
     )
     return earlier is None
 
@@ -102,37 +108,69 @@ def _acting_on(
 
 
 def confirm(
-    session: Session, actor: User, meeting_id: int, *, now: datetime,
+    session: Session,
+    actor: User,
+    meeting_id: int,
+    *,
+    now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
     meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.DECIDE_MEETING, expected_version)
     if meeting.starts_at <= now:
         raise Conflict(_("This meeting's time has passed; ask for a new proposal."))
     _set_status(meeting, MeetingStatus.CONFIRMED, now=now)
-    append_event(session, mentorship, "meeting.confirmed", actor_id=actor.id, now=now,
-                 payload={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()})
+    append_event(
+        session,
+        mentorship,
+        "meeting.confirmed",
+        actor_id=actor.id,
+        now=now,
+        payload={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()},
+    )
     return meeting
 
 
 def decline(
-    session: Session, actor: User, meeting_id: int, *, reason: str, now: datetime,
+    session: Session,
+    actor: User,
+    meeting_id: int,
+    *,
+    reason: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
     meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.DECIDE_MEETING, expected_version)
     _set_status(meeting, MeetingStatus.DECLINED, now=now, reason=reason)
-    append_event(session, mentorship, "meeting.declined", actor_id=actor.id, now=now,
-                 payload={"meeting_id": meeting.id, "reason": reason})
+    append_event(
+        session,
+        mentorship,
+        "meeting.declined",
+        actor_id=actor.id,
+        now=now,
+        payload={"meeting_id": meeting.id, "reason": reason},
+    )
     return meeting
 
 
 def cancel(
-    session: Session, actor: User, meeting_id: int, *, reason: str, now: datetime,
+    session: Session,
+    actor: User,
+    meeting_id: int,
+    *,
+    reason: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
     meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.CANCEL_MEETING, expected_version)
     _set_status(meeting, MeetingStatus.CANCELLED, now=now, reason=reason)
-    append_event(session, mentorship, "meeting.cancelled", actor_id=actor.id, now=now,
-                 payload={"meeting_id": meeting.id, "reason": reason})
+    append_event(
+        session,
+        mentorship,
+        "meeting.cancelled",
+        actor_id=actor.id,
+        now=now,
+        payload={"meeting_id": meeting.id, "reason": reason},
+    )
     return meeting
 
 
@@ -145,7 +183,12 @@ def _set_status(meeting: Meeting, status: MeetingStatus, *, now: datetime, reaso
 
 
 def record_attendance(
-    session: Session, actor: User, meeting_id: int, *, attended: bool, now: datetime,
+    session: Session,
+    actor: User,
+    meeting_id: int,
+    *,
+    attended: bool,
+    now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
     """Each participant says whether they took part; both yes makes the meeting held.
@@ -166,8 +209,14 @@ def record_attendance(
     meeting.attendances.append(Attendance(user_id=actor.id, attended=attended, answered_at=now))
     meeting.version += 1
     session.flush()
-    append_event(session, mentorship, "meeting.attendance", actor_id=actor.id, now=now,
-                 payload={"meeting_id": meeting.id, "attended": attended})
+    append_event(
+        session,
+        mentorship,
+        "meeting.attendance",
+        actor_id=actor.id,
+        now=now,
+        payload={"meeting_id": meeting.id, "attended": attended},
+    )
     if len(meeting.attendances) == 2:
         _settle(session, meeting, mentorship, now=now)
     return meeting
@@ -177,26 +226,37 @@ def _settle(session: Session, meeting: Meeting, mentorship: Mentorship, *, now: 
     if all(a.attended for a in meeting.attendances):
         meeting.status = MeetingStatus.HELD
         meeting.held_at = now
-        append_event(session, mentorship, "meeting.held", actor_id=None, now=now, payload={
-            "meeting_id": meeting.id,
-            "is_intro": meeting.is_intro,
-            "is_final": meeting.is_final,
-            "held_count": held_count(session, mentorship.id),
-        })
+        append_event(
+            session,
+            mentorship,
+            "meeting.held",
+            actor_id=None,
+            now=now,
+            payload={
+                "meeting_id": meeting.id,
+                "is_intro": meeting.is_intro,
+                "is_final": meeting.is_final,
+                "held_count": held_count(session, mentorship.id),
+            },
+        )
     else:
         meeting.status = MeetingStatus.MISSED
-        append_event(session, mentorship, "meeting.missed", actor_id=None, now=now,
-                     payload={"meeting_id": meeting.id})
+        append_event(
+            session, mentorship, "meeting.missed", actor_id=None, now=now, payload={"meeting_id": meeting.id}
+        )
     session.flush()
 
 
 def held_count(session: Session, mentorship_id: int) -> int:
     session.flush()
-    return session.scalar(
-        select(func.count()).where(
-            Meeting.mentorship_id == mentorship_id, Meeting.status == MeetingStatus.HELD
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Meeting.mentorship_id == mentorship_id, Meeting.status == MeetingStatus.HELD
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def give_feedback(
@@ -208,8 +268,12 @@ def give_feedback(
     if own is None or not own.attended:
         raise Conflict(_("Feedback comes after you confirmed that you took part."))
     feedback = Feedback(
-        mentorship_id=mentorship.id, meeting_id=meeting.id, author_id=actor.id,
-        rating=rating, comment=comment, created_at=now,
+        mentorship_id=mentorship.id,
+        meeting_id=meeting.id,
+        author_id=actor.id,
+        rating=rating,
+        comment=comment,
+        created_at=now,
     )
     session.add(feedback)
     try:
@@ -217,8 +281,14 @@ def give_feedback(
             session.flush()
     except IntegrityError:
         raise Conflict(_("You already gave feedback on this meeting.")) from None
-    append_event(session, mentorship, "feedback.given", actor_id=actor.id, now=now,
-                 payload={"feedback_id": feedback.id, "meeting_id": meeting.id, "rating": rating})
+    append_event(
+        session,
+        mentorship,
+        "feedback.given",
+        actor_id=actor.id,
+        now=now,
+        payload={"feedback_id": feedback.id, "meeting_id": meeting.id, "rating": rating},
+    )
     return feedback
 
 
@@ -229,23 +299,37 @@ def feedback_on_mentorship(
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
     require(Fact.FEEDBACK, mentorship, actor.id)
     feedback = Feedback(
-        mentorship_id=mentorship.id, meeting_id=None, author_id=actor.id,
-        rating=rating, comment=comment, created_at=now,
+        mentorship_id=mentorship.id,
+        meeting_id=None,
+        author_id=actor.id,
+        rating=rating,
+        comment=comment,
+        created_at=now,
     )
     session.add(feedback)
     session.flush()
-    append_event(session, mentorship, "feedback.given", actor_id=actor.id, now=now,
-                 payload={"feedback_id": feedback.id, "meeting_id": None, "rating": rating})
+    append_event(
+        session,
+        mentorship,
+        "feedback.given",
+        actor_id=actor.id,
+        now=now,
+        payload={"feedback_id": feedback.id, "meeting_id": None, "rating": rating},
+    )
     return feedback
 
 
 def meetings_of(session: Session, mentorship_id: int) -> list[Meeting]:
     return list(
         session.scalars(
-            select(Meeting).where(Meeting.mentorship_id == mentorship_id).order_by(Meeting.starts_at, Meeting.id)
+            select(Meeting)
+            .where(Meeting.mentorship_id == mentorship_id)
+            .order_by(Meeting.starts_at, Meeting.id)
         )
     )
 
 
 def feedback_of(session: Session, meeting_id: int) -> list[Feedback]:
-    return list(session.scalars(select(Feedback).where(Feedback.meeting_id == meeting_id).order_by(Feedback.id)))
+    return list(
+        session.scalars(select(Feedback).where(Feedback.meeting_id == meeting_id).order_by(Feedback.id))
+    )

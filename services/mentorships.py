@@ -46,7 +46,11 @@ def request_mentorship(
     except IntegrityError:
         raise Conflict(_("You already have an open request or mentorship with this mentor.")) from None
     append_event(
-        session, mentorship, "mentorship.requested", actor_id=mentee.id, now=now,
+        session,
+        mentorship,
+        "mentorship.requested",
+        actor_id=mentee.id,
+        now=now,
         payload={"message": message},
     )
     return mentorship
@@ -88,8 +92,7 @@ def decide(
     if reason is not None:
         mentorship.closing_reason = reason
     payload = {"reason": reason} if reason is not None else {}
-    append_event(session, mentorship, _DECISION_EVENTS[fact], actor_id=actor.id, now=now,
-                 payload=payload)
+    append_event(session, mentorship, _DECISION_EVENTS[fact], actor_id=actor.id, now=now, payload=payload)
     return mentorship
 
 

@@ -11,10 +11,14 @@ from models import Achievement, Notification
 
 
 def notifications_of(session: Session, user_id: int, *, limit: int = 200) -> list[Notification]:
-    return list(session.scalars(
-        select(Notification).where(Notification.user_id == user_id)
-        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)
-    ))
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def mark_read(session: Session, user_id: int, notification_id: int, *, now: datetime) -> Notification | None:
@@ -29,7 +33,10 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
 
 
 def achievements_of(session: Session, user_id: int) -> list[Achievement]:
-    return list(session.scalars(
-        select(Achievement).where(Achievement.user_id == user_id)
-        .order_by(Achievement.earned_at.desc(), Achievement.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Achievement)
+            .where(Achievement.user_id == user_id)
+            .order_by(Achievement.earned_at.desc(), Achievement.id.desc())
+        )
+    )

@@ -53,7 +53,8 @@ class Snapshot:
 
     def next_meeting(self, now: datetime) -> Meeting | None:
         upcoming = [
-            m for m in self.meetings
+            m
+            for m in self.meetings
             if m.status in (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED) and m.starts_at > now
         ]
         return min(upcoming, key=lambda m: m.starts_at, default=None)
@@ -98,23 +99,38 @@ def _waiting_in_working_stage(snap: Snapshot, now: datetime) -> WaitingFor:
     pending = snap.pending_agreement
     if pending is not None:
         who = "mentor" if pending.author_id == m.mentee_id else "mentee"
-        return WaitingFor(who, "approve_agreement", _("approve agreement v{number}"),
-                          {"number": pending.number})
+        return WaitingFor(
+            who, "approve_agreement", _("approve agreement v{number}"), {"number": pending.number}
+        )
     for meeting in snap.meetings:
         if meeting.status == MeetingStatus.PROPOSED and meeting.starts_at > now:
-            return WaitingFor("mentor", "confirm_meeting", _("confirm the meeting on {starts_at}"),
-                              {"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()})
+            return WaitingFor(
+                "mentor",
+                "confirm_meeting",
+                _("confirm the meeting on {starts_at}"),
+                {"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()},
+            )
         if meeting.status == MeetingStatus.CONFIRMED and meeting.starts_at <= now:
             answered = {a.user_id for a in meeting.attendances}
-            missing = [side for side, uid in (("mentee", m.mentee_id), ("mentor", m.mentor_id))
-                       if uid not in answered]
-            return WaitingFor("both" if len(missing) == 2 else missing[0], "confirm_attendance",
-                              _("confirm participation in the meeting on {starts_at}"),
-                              {"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()})
+            missing = [
+                side
+                for side, uid in (("mentee", m.mentee_id), ("mentor", m.mentor_id))
+                if uid not in answered
+            ]
+            return WaitingFor(
+                "both" if len(missing) == 2 else missing[0],
+                "confirm_attendance",
+                _("confirm participation in the meeting on {starts_at}"),
+                {"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()},
+            )
     upcoming = snap.next_meeting(now)
     if upcoming is not None and upcoming.status == MeetingStatus.CONFIRMED:
-        return WaitingFor("both", "meet", _("meet on {starts_at}"),
-                          {"meeting_id": upcoming.id, "starts_at": upcoming.starts_at.isoformat()})
+        return WaitingFor(
+            "both",
+            "meet",
+            _("meet on {starts_at}"),
+            {"meeting_id": upcoming.id, "starts_at": upcoming.starts_at.isoformat()},
+        )
     if m.stage == Stage.INTRO and snap.current_agreement is None:
         if snap.meetings_held == 0:
             return WaitingFor("mentee", "propose_intro_meeting", _("propose the get-to-know-you meeting"))

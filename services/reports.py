@@ -33,7 +33,8 @@ def all_mentorships(
     snaps = snapshots(session, list(session.scalars(query).unique()))
     if waiting_for_who:
         snaps = [
-            s for s in snaps
+            s
+            for s in snaps
             if (w := waiting_for(s, now)) is not None and waiting_for_who in (w.who, w.action)
         ]
     return snaps
@@ -50,7 +51,9 @@ class ProgramStats:
 
 
 def program_stats(session: Session, *, now: datetime) -> ProgramStats:
-    counts = dict(session.execute(select(Mentorship.stage, func.count()).group_by(Mentorship.stage)).tuples())
+    counts = dict(
+        session.execute(select(Mentorship.stage, func.count()).group_by(Mentorship.stage)).tuples().all()
+    )
     per_stage = {stage.value: counts.get(stage.value, 0) for stage in Stage}
     held = session.scalar(select(func.count()).where(Meeting.status == MeetingStatus.HELD)) or 0
     count, average = session.execute(select(func.count(Feedback.id), func.avg(Feedback.rating))).one()
@@ -69,9 +72,7 @@ def _round(value: object) -> float | None:
 
 
 def _feedback_by_role(session: Session) -> dict[str, float | None]:
-    by_mentee = select(func.avg(Feedback.rating)).join(
-        Mentorship, Mentorship.id == Feedback.mentorship_id
-    )
+    by_mentee = select(func.avg(Feedback.rating)).join(Mentorship, Mentorship.id == Feedback.mentorship_id)
     return {
         "mentee": _round(session.scalar(by_mentee.where(Feedback.author_id == Mentorship.mentee_id))),
         "mentor": _round(session.scalar(by_mentee.where(Feedback.author_id == Mentorship.mentor_id))),
@@ -82,17 +83,23 @@ def _overdue(session: Session, now: datetime) -> dict[str, int]:
     before = now - OVERDUE_AFTER
 
     def count(query: object) -> int:
-        return session.scalar(query) or 0  # type: ignore[call-overload, no-any-return]
+        return session.scalar(query) or 0  # type: ignore[call-overload]
 
     return {
-        "requests_unanswered": count(select(func.count()).where(
-            Mentorship.stage == Stage.REQUESTED, Mentorship.requested_at < before)),
-        "agreements_waiting": count(select(func.count()).where(
-            AgreementVersion.status == AgreementStatus.PENDING, AgreementVersion.submitted_at < before)),
-        "meetings_unconfirmed": count(select(func.count()).where(
-            Meeting.status == MeetingStatus.PROPOSED, Meeting.starts_at < now)),
-        "attendance_missing": count(select(func.count()).where(
-            Meeting.status == MeetingStatus.CONFIRMED, Meeting.starts_at < before)),
+        "requests_unanswered": count(
+            select(func.count()).where(Mentorship.stage == Stage.REQUESTED, Mentorship.requested_at < before)
+        ),
+        "agreements_waiting": count(
+            select(func.count()).where(
+                AgreementVersion.status == AgreementStatus.PENDING, AgreementVersion.submitted_at < before
+            )
+        ),
+        "meetings_unconfirmed": count(
+            select(func.count()).where(Meeting.status == MeetingStatus.PROPOSED, Meeting.starts_at < now)
+        ),
+        "attendance_missing": count(
+            select(func.count()).where(Meeting.status == MeetingStatus.CONFIRMED, Meeting.starts_at < before)
+        ),
     }
 
 
@@ -101,7 +108,9 @@ def activity_of(session: Session, user: User, *, limit: int = 200) -> list[Event
     own = select(Mentorship.id).where(or_(Mentorship.mentee_id == user.id, Mentorship.mentor_id == user.id))
     return list(
         session.scalars(
-            select(Event).where(Event.mentorship_id.in_(own))
-            .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)
+            select(Event)
+            .where(Event.mentorship_id.in_(own))
+            .order_by(Event.occurred_at.desc(), Event.id.desc())
+            .limit(limit)
         )
     )

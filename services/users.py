@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -110,7 +110,7 @@ def open_mentorship_counts(session: Session, mentor_ids: list[int] | None = None
     )
     if mentor_ids is not None:
         query = query.where(Mentorship.mentor_id.in_(mentor_ids))
-    return {mentor_id: count for mentor_id, count in session.execute(query).tuples()}
+    return dict(session.execute(query).tuples().all())
 
 
 def free_capacity(session: Session, mentor: User) -> int:
@@ -137,9 +137,7 @@ def mentor_directory(session: Session, *, topic: str | None = None) -> list[Ment
         wanted = topic.strip().casefold()
         mentors = [m for m in mentors if wanted in {t.casefold() for t in m.profile.mentor_topics}]
     taken = open_mentorship_counts(session, [m.id for m in mentors])
-    return [
-        MentorListing(m, max(0, m.profile.mentor_capacity - taken.get(m.id, 0))) for m in mentors
-    ]
+    return [MentorListing(m, max(0, m.profile.mentor_capacity - taken.get(m.id, 0))) for m in mentors]
 
 
 def mentor_or_404(session: Session, mentor_id: int) -> User:

@@ -27,7 +27,9 @@ class StatsRead(Output):
 
 @router.get("/mentorships", responses=problems(403))
 def all_mentorships(
-    session: SessionDep, _operator: Operator, now: Now,
+    session: SessionDep,
+    _operator: Operator,
+    now: Now,
     stage: Stage | None = None,
     waiting_for: Annotated[
         str | None, Query(description="who must act (mentee, mentor, both, system) or an action code")

@@ -24,37 +24,49 @@ RULES = problems(403, 404, 409, 412)
 def save_draft(mentorship_id: int, body: AgreementWrite, write: WriteDep) -> AgreementVersionRead:
     """Create or replace the draft. The mentee writes the first version; once one version was
     approved, either side may draft an amendment. ``If-Match`` carries the draft's version."""
-    draft = agreements.save_draft(write.session, write.user, mentorship_id, body.terms(),
-                                  now=write.now, expected_version=write.if_match)
-    return write.done(AgreementVersionRead.model_validate(draft),
-                      mentorship_id=mentorship_id)
+    draft = agreements.save_draft(
+        write.session, write.user, mentorship_id, body.terms(), now=write.now, expected_version=write.if_match
+    )
+    return write.done(AgreementVersionRead.model_validate(draft), mentorship_id=mentorship_id)
 
 
 @router.post("/submit", responses=RULES)
 def submit(mentorship_id: int, write: WriteDep) -> AgreementVersionRead:
     """Send your draft to the other side for approval."""
-    pending = agreements.submit(write.session, write.user, mentorship_id, now=write.now,
-                                expected_version=write.if_match)
-    return write.done(AgreementVersionRead.model_validate(pending),
-                      mentorship_id=mentorship_id)
+    pending = agreements.submit(
+        write.session, write.user, mentorship_id, now=write.now, expected_version=write.if_match
+    )
+    return write.done(AgreementVersionRead.model_validate(pending), mentorship_id=mentorship_id)
 
 
 @router.post("/approve", responses=RULES)
 def approve(mentorship_id: int, body: AgreementApproval, write: WriteDep) -> AgreementVersionRead:
     """The other side approves a pending version. The first approval makes the pair a mentorship."""
-    version = agreements.decide(write.session, write.user, mentorship_id, number=body.version,
-                                approve=True, now=write.now, expected_version=write.if_match)
-    return write.done(AgreementVersionRead.model_validate(version),
-                      mentorship_id=mentorship_id)
+    version = agreements.decide(
+        write.session,
+        write.user,
+        mentorship_id,
+        number=body.version,
+        approve=True,
+        now=write.now,
+        expected_version=write.if_match,
+    )
+    return write.done(AgreementVersionRead.model_validate(version), mentorship_id=mentorship_id)
 
 
 @router.post("/reject", responses=RULES)
 def reject(mentorship_id: int, body: AgreementRejection, write: WriteDep) -> AgreementVersionRead:
-    version = agreements.decide(write.session, write.user, mentorship_id, number=body.version,
-                                approve=False, reason=body.reason, now=write.now,
-                                expected_version=write.if_match)
-    return write.done(AgreementVersionRead.model_validate(version),
-                      mentorship_id=mentorship_id)
+    version = agreements.decide(
+        write.session,
+        write.user,
+        mentorship_id,
+        number=body.version,
+        approve=False,
+        reason=body.reason,
+        now=write.now,
+        expected_version=write.if_match,
+    )
+    return write.done(AgreementVersionRead.model_validate(version), mentorship_id=mentorship_id)
 
 
 @router.get("", responses=problems(404))

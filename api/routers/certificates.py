@@ -26,8 +26,10 @@ def my_certificates(session: SessionDep, user: CurrentUser) -> list[CertificateR
 @router.get(
     "/certificates/{certificate_id}.pdf",
     response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The certificate PDF"},
-               **problems(404)},
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The certificate PDF"},
+        **problems(404),
+    },
 )
 def certificate_pdf(certificate_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """The stored PDF, for its holder and for operators."""
@@ -35,7 +37,8 @@ def certificate_pdf(certificate_id: int, session: SessionDep, user: CurrentUser)
     if cert is None or (cert.user_id != user.id and not user.has_role(Role.OPERATOR)):
         raise NotFound(_("No such certificate."))
     return Response(
-        cert.pdf, media_type="application/pdf",
+        cert.pdf,
+        media_type="application/pdf",
         headers={
             "Content-Disposition": f'inline; filename="certificate-{cert.verification_code}.pdf"',
             "ETag": f'"{cert.sha256}"',
@@ -44,13 +47,18 @@ def certificate_pdf(certificate_id: int, session: SessionDep, user: CurrentUser)
     )
 
 
-@public.get("/verify/{code}", response_class=HTMLResponse,
-            responses={404: {"description": "No certificate has this code"}})
+@public.get(
+    "/verify/{code}",
+    response_class=HTMLResponse,
+    responses={404: {"description": "No certificate has this code"}},
+)
 def verify(code: str, request: Request, session: SessionDep) -> HTMLResponse:
     """Public: is this certificate genuine? Shows the holder's name, role, period, meetings held."""
     cert = certificates.certificate_by_code(session, code) if len(code) <= 64 else None
     status = 200 if cert is not None else 404
     return templates.TemplateResponse(
-        request, "verify.html", {"certificate": cert, "summary": cert.summary if cert else None},
+        request,
+        "verify.html",
+        {"certificate": cert, "summary": cert.summary if cert else None},
         status_code=status,
     )

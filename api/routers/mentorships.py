@@ -20,15 +20,23 @@ router = APIRouter(prefix="/mentorships", tags=["mentorships"])
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
 def request_mentorship(body: MentorshipCreate, write: WriteDep) -> MentorshipRead:
     """A mentee asks a mentor; the mentor must have free capacity."""
-    m = mentorships.request_mentorship(write.session, write.user, mentor_id=body.mentor_id,
-                                       message=body.message, now=write.now)
+    m = mentorships.request_mentorship(
+        write.session, write.user, mentor_id=body.mentor_id, message=body.message, now=write.now
+    )
     read = MentorshipRead.of(snapshot(write.session, m), write.now)
     return write.done(read, status_code=201, mentorship_id=m.id)
 
 
 def _decide(write: WriteDep, mentorship_id: int, fact: Fact, reason: str | None = None) -> MentorshipRead:
-    m = mentorships.decide(write.session, write.user, mentorship_id, fact, now=write.now,
-                           reason=reason, expected_version=write.if_match)
+    m = mentorships.decide(
+        write.session,
+        write.user,
+        mentorship_id,
+        fact,
+        now=write.now,
+        reason=reason,
+        expected_version=write.if_match,
+    )
     read = MentorshipRead.of(snapshot(write.session, m), write.now)
     return write.done(read, mentorship_id=m.id)
 
@@ -74,11 +82,12 @@ def event_log(mentorship_id: int, session: SessionDep, user: CurrentUser) -> lis
     return [EventRead.model_validate(e) for e in events.events_of(session, m.id)]
 
 
-@router.post("/{mentorship_id}/feedback", status_code=status.HTTP_201_CREATED,
-             responses=problems(403, 404, 409))
+@router.post(
+    "/{mentorship_id}/feedback", status_code=status.HTTP_201_CREATED, responses=problems(403, 404, 409)
+)
 def mentorship_feedback(mentorship_id: int, body: FeedbackCreate, write: WriteDep) -> FeedbackRead:
     """Feedback on the mentorship as a whole (e.g. answering a feedback request)."""
-    fb = meetings.feedback_on_mentorship(write.session, write.user, mentorship_id,
-                                         rating=body.rating, comment=body.comment, now=write.now)
-    return write.done(FeedbackRead.model_validate(fb), status_code=201,
-                      mentorship_id=mentorship_id)
+    fb = meetings.feedback_on_mentorship(
+        write.session, write.user, mentorship_id, rating=body.rating, comment=body.comment, now=write.now
+    )
+    return write.done(FeedbackRead.model_validate(fb), status_code=201, mentorship_id=mentorship_id)

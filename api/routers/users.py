@@ -28,8 +28,14 @@ router = APIRouter(tags=["users"])
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
 def create_user(body: UserCreate, session: SessionDep, operator: Operator, now: Now) -> UserRead:
     """Operators add participants and other operators."""
-    user = users.create_user(session, email=body.email, password=body.password,
-                             display_name=body.display_name, roles=body.roles, now=now)
+    user = users.create_user(
+        session,
+        email=body.email,
+        password=body.password,
+        display_name=body.display_name,
+        roles=body.roles,
+        now=now,
+    )
     session.commit()
     return UserRead.of(user)
 
@@ -57,14 +63,21 @@ def update_profile(body: ProfileUpdate, user: CurrentUser, session: SessionDep, 
 
 @router.get("/mentors", responses=problems())
 def mentors(
-    session: SessionDep, _user: CurrentUser,
+    session: SessionDep,
+    _user: CurrentUser,
     topic: Annotated[str | None, Query(max_length=100)] = None,
 ) -> list[MentorRead]:
     """The mentor directory, optionally by topic, with each mentor's free capacity."""
     return [
-        MentorRead(id=e.user.id, display_name=e.user.display_name, bio=e.user.profile.bio,
-                   offer=e.user.profile.mentor_offer, topics=e.user.profile.mentor_topics,
-                   capacity=e.user.profile.mentor_capacity, free_capacity=e.free_capacity)
+        MentorRead(
+            id=e.user.id,
+            display_name=e.user.display_name,
+            bio=e.user.profile.bio,
+            offer=e.user.profile.mentor_offer,
+            topics=e.user.profile.mentor_topics,
+            capacity=e.user.profile.mentor_capacity,
+            free_capacity=e.free_capacity,
+        )
         for e in users.mentor_directory(session, topic=topic)
     ]
 
@@ -73,8 +86,9 @@ def mentors(
 def topics(session: SessionDep, _user: CurrentUser) -> list[TopicRead]:
     """Suggested topics, each with questions a pair may discuss."""
     return [
-        TopicRead(slug=t.slug, title=t.title, description=t.description,
-                  questions=[q.text for q in t.questions])
+        TopicRead(
+            slug=t.slug, title=t.title, description=t.description, questions=[q.text for q in t.questions]
+        )
         for t in catalogue.topics(session)
     ]
 

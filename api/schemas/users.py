@@ -60,13 +60,13 @@ class UserRead(Output):
             profile=ProfileRead(
                 bio=p.bio,
                 mentee=MenteeProfile(goals=p.mentee_goals, topics=p.mentee_topics)
-                if Role.MENTEE in roles else None,
-                mentor=MentorProfile(offer=p.mentor_offer, topics=p.mentor_topics,
-                                     capacity=p.mentor_capacity)
-                if Role.MENTOR in roles else None,
+                if Role.MENTEE in roles
+                else None,
+                mentor=MentorProfile(offer=p.mentor_offer, topics=p.mentor_topics, capacity=p.mentor_capacity)
+                if Role.MENTOR in roles
+                else None,
             ),
         )
-
 
 
 class MenteeProfileUpdate(Input):

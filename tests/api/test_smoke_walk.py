@@ -9,13 +9,9 @@ from fastapi.testclient import TestClient
 from tests.support import Clock, People
 
 
-def test_walk_from_request_to_final_meeting_held(
-    client: TestClient, people: People, clock: Clock
-) -> None:
+def test_walk_from_request_to_final_meeting_held(client: TestClient, people: People, clock: Clock) -> None:
     mentee, mentor = people.mentee("Mia Mentee"), people.mentor("Max Mentor")
-    r = client.post(
-        "/api/mentorships", json={"mentor_id": mentor.id, "message": "Hi!"}, headers=mentee.auth
-    )
+    r = client.post("/api/mentorships", json={"mentor_id": mentor.id, "message": "Hi!"}, headers=mentee.auth)
     assert r.status_code == 201, r.text
     mid = r.json()["id"]
     assert r.json()["stage"] == "requested"
@@ -40,14 +36,10 @@ def test_walk_from_request_to_final_meeting_held(
     assert r.status_code == 201, r.text
     intro = r.json()
     assert intro["is_intro"] is True
-    assert (
-        client.post(f"/api/meetings/{intro['id']}/confirm", headers=mentor.auth).status_code == 200
-    )
+    assert client.post(f"/api/meetings/{intro['id']}/confirm", headers=mentor.auth).status_code == 200
     clock.advance(days=2, minutes=5)
     for p in (mentee, mentor):
-        r = client.post(
-            f"/api/meetings/{intro['id']}/attendance", json={"attended": True}, headers=p.auth
-        )
+        r = client.post(f"/api/meetings/{intro['id']}/attendance", json={"attended": True}, headers=p.auth)
         assert r.status_code == 200, r.text
     assert r.json()["status"] == "held"
 
@@ -59,15 +51,10 @@ def test_walk_from_request_to_final_meeting_held(
         "contact_frequency": "every two weeks",
         "content_plan": [{"topic": "career", "notes": "next steps"}],
     }
-    assert (
-        client.put(f"/api/mentorships/{mid}/agreement", json=terms, headers=mentee.auth).status_code
-        == 200
-    )
+    assert client.put(f"/api/mentorships/{mid}/agreement", json=terms, headers=mentee.auth).status_code == 200
     r = client.post(f"/api/mentorships/{mid}/agreement/submit", headers=mentee.auth)
     assert r.json()["status"] == "pending"
-    r = client.post(
-        f"/api/mentorships/{mid}/agreement/approve", json={"version": 1}, headers=mentor.auth
-    )
+    r = client.post(f"/api/mentorships/{mid}/agreement/approve", json={"version": 1}, headers=mentor.auth)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved"
 
@@ -85,14 +72,10 @@ def test_walk_from_request_to_final_meeting_held(
     )
     assert r.status_code == 201, r.text
     final = r.json()
-    assert (
-        client.post(f"/api/meetings/{final['id']}/confirm", headers=mentor.auth).status_code == 200
-    )
+    assert client.post(f"/api/meetings/{final['id']}/confirm", headers=mentor.auth).status_code == 200
     clock.advance(days=14, hours=1)
     for p in (mentee, mentor):
-        client.post(
-            f"/api/meetings/{final['id']}/attendance", json={"attended": True}, headers=p.auth
-        )
+        client.post(f"/api/meetings/{final['id']}/attendance", json={"attended": True}, headers=p.auth)
     r = client.get(f"/api/meetings/{final['id']}", headers=mentee.auth)
     assert r.json()["status"] == "held"
     assert r.json()["attendance"] == {"mentee": True, "mentor": True}

@@ -35,8 +35,16 @@ EXPECTED: dict[Fact, tuple[set[str], set[Stage]]] = {
 
 def mentorship_in(stage: Stage) -> Mentorship:
     return Mentorship(
-        id=7, mentee_id=MENTEE, mentor_id=MENTOR, stage=stage.value, request_message="hi",
-        requested_at=NOW, last_activity_at=NOW, last_seq=0, processed_seq=0, version=1,
+        id=7,
+        mentee_id=MENTEE,
+        mentor_id=MENTOR,
+        stage=stage.value,
+        request_message="hi",
+        requested_at=NOW,
+        last_activity_at=NOW,
+        last_seq=0,
+        processed_seq=0,
+        version=1,
     )
 
 
@@ -44,12 +52,7 @@ def test_policy_covers_every_fact() -> None:
     assert set(POLICY) == set(Fact) == set(EXPECTED)
 
 
-CASES = [
-    (fact, stage, side)
-    for fact in Fact
-    for stage in Stage
-    for side in ("mentee", "mentor")
-]
+CASES = [(fact, stage, side) for fact in Fact for stage in Stage for side in ("mentee", "mentor")]
 
 
 @pytest.mark.parametrize(("fact", "stage", "side"), CASES, ids=lambda v: str(getattr(v, "name", v)))
