@@ -28,7 +28,7 @@ STAMP = VENV / ".installed-lock-sha256"
 
 
 def say(message: str) -> None:
-    pass
+    print(f"[mentorflow] {message}", flush=True)
 
 
 def run(*cmd: str | Path, **kwargs: object) -> None:
@@ -43,6 +43,8 @@ def lock_digest() -> str:
 
 
 def ensure_venv() -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - runs before the project is installed
+        sys.exit("mentorflow needs Python 3.11 or newer")
     if not PYTHON.exists():
         say(f"creating virtual environment in {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)

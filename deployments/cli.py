@@ -1,4 +1,4 @@
-"""The ``mentorflow`` command: ``up``, ``migrate``, ``user add``, ``demo``."""
+"""The ``mentorflow`` command: ``up``, ``migrate``, ``user add``, ``demo``, ``mail``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def migrate(_args: argparse.Namespace) -> int:
     if settings.sqlalchemy_url.startswith("sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
+    print(f"database migrated: {_safe_url(settings.sqlalchemy_url)}")
     return 0
 
 
@@ -33,7 +34,7 @@ def add_user(args: argparse.Namespace) -> int:
 
     try:
         with session_scope() as session:
-            create_user(
+            user = create_user(
                 session,
                 email=args.email,
                 password=args.password,
@@ -41,21 +42,27 @@ def add_user(args: argparse.Namespace) -> int:
                 roles=[Role(r) for r in args.role],
                 now=datetime.now(UTC),
             )
-    except DomainError:
+            print(f"created user {user.id} <{user.email}> roles: {', '.join(args.role)}")
+    except DomainError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
 
 
 def demo(_args: argparse.Namespace) -> int:
-    from deployments.demo import create_demo
+    from deployments.demo import DEMO_PASSWORD, create_demo
 
     migrate(_args)
     with session_scope() as session:
         cast, mentorship_id = create_demo(session, now=datetime.now(UTC))
-    for _person in cast:
-        pass
+    print(f"demo users (password for all: {DEMO_PASSWORD}):")
+    for person in cast:
+        print(f"  {person.email:32} {person.name:14} {', '.join(r.value for r in person.roles)}")
     if mentorship_id is not None:
-        pass
+        print(
+            f"mentorship {mentorship_id}: Tara and Mira, intro meeting held, agreement v1 "
+            "waiting for Mira's approval"
+        )
     return 0
 
 
@@ -63,6 +70,19 @@ def up(args: argparse.Namespace) -> int:
     from deployments.up import run
 
     return run(with_engine=not args.no_engine)
+
+
+def mail(args: argparse.Namespace) -> int:
+    """Show the mail the local sink caught (newest last)."""
+    from deployments.mailsink import caught_mail
+
+    found = caught_mail(get_settings().data_dir / "mail")
+    for item in found[-args.last :]:
+        print(f"--- {item.path.name}  to: {item.to}\n    {item.subject}")
+        if args.body:
+            print("    " + item.text.strip().replace("\n", "\n    "))
+    print(f"{len(found)} message(s) caught")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -79,6 +99,10 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("demo", help="create demo users and a mentorship in progress").set_defaults(
         handler=demo
     )
+    p_mail = commands.add_parser("mail", help="show mail caught by the local sink")
+    p_mail.add_argument("--last", type=int, default=20, help="how many of the newest to show")
+    p_mail.add_argument("--body", action="store_true", help="print the text of each mail")
+    p_mail.set_defaults(handler=mail)
     p_user = commands.add_parser("user", help="manage users")
     user_commands = p_user.add_subparsers(dest="user_command", required=True)
     p_add = user_commands.add_parser("add", help="create a user")

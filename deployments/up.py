@@ -1,17 +1,129 @@
-"""``mentorflow up``: migrate, start the parts, print where they are, stop them on Ctrl-C."""
+"""``mentorflow up``: migrate, start every part, print where they are, stop them on Ctrl-C.
+
+Parts: a local Prefect server (unless ``PREFECT_API_URL`` points at one), the runner serving
+the deployments (``python -m deployments.serve``), a local SMTP sink (unless
+``MENTORFLOW_SMTP_URL`` is set) and the API. Prefect's own state lives in the data dir.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import httpx
 import uvicorn
 
+from deployments.mailsink import start_sink
 from migrations import upgrade
-from models.settings import get_settings
+from models.settings import Settings, get_settings
+
+PREFECT_PORT = int(os.environ.get("MENTORFLOW_PREFECT_PORT", "4200"))
+SINK_PORT = int(os.environ.get("MENTORFLOW_SINK_PORT", "1025"))
+
+
+def say(message: str) -> None:
+    print(f"[mentorflow] {message}", flush=True)
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes] | None, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{url} exited with code {process.returncode}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{url} did not become healthy within {timeout:.0f}s")
+
+
+@contextmanager
+def child(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process in its own process group, stopped (and its children) on exit."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+
+
+def prefect_env(settings: Settings) -> dict[str, str]:
+    home = (settings.data_dir / "prefect").resolve()
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_RUNNER_POLL_FREQUENCY": os.environ.get("PREFECT_RUNNER_POLL_FREQUENCY", "1"),
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
+    }
+    env.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{PREFECT_PORT}/api")
+    return env
 
 
 def run(*, with_engine: bool = True) -> int:
     settings = get_settings()
-    if settings.sqlalchemy_url.startswith("sqlite"):
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.sqlalchemy_url)
-    uvicorn.run("api.main:app", host=settings.host, port=settings.port, log_level="info")
+    say("database migrated")
+    logs = settings.data_dir / "logs"
+    with ExitStack() as parts:
+        if with_engine:
+            env = prefect_env(settings)
+            if not os.environ.get("MENTORFLOW_SMTP_URL"):
+                parts.callback(start_sink(settings.data_dir / "mail", port=SINK_PORT).stop)
+                env["MENTORFLOW_SMTP_URL"] = f"smtp://127.0.0.1:{SINK_PORT}"
+                say(f"mail sink listening on 127.0.0.1:{SINK_PORT}; see caught mail: mentorflow mail")
+            if "PREFECT_API_URL" not in os.environ:
+                say("starting the local Prefect server (first start takes ~15 s)")
+                command = [
+                    sys.executable,
+                    "-m",
+                    "prefect",
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(PREFECT_PORT),
+                ]
+                server = parts.enter_context(child(command, env, logs / "prefect-server.log"))
+                wait_until_healthy(env["PREFECT_API_URL"] + "/health", server)
+            os.environ.update(env)
+            parts.enter_context(child([sys.executable, "-m", "deployments.serve"], env, logs / "runner.log"))
+            say("runner serving the deployments (log: " + str(logs / "runner.log") + ")")
+        else:
+            os.environ["MENTORFLOW_ENGINE"] = "off"
+        _print_urls(settings, with_engine)
+        uvicorn.run("api.main:app", host=settings.host, port=settings.port, log_level="warning")
+    say("stopped")
     return 0
+
+
+def _print_urls(settings: Settings, with_engine: bool) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    print("\nmentorflow is up:")
+    print(f"  API docs        {base}/docs   (OpenAPI: {base}/openapi.json)")
+    print(f"  health          {base}/healthz  {base}/readyz")
+    if with_engine:
+        ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
+        print(f"  Prefect UI      {ui}")
+        print(f"  caught mail     {settings.data_dir / 'mail'}   (mentorflow mail)")
+    print("Press Ctrl-C to stop everything.\n", flush=True)
