@@ -1,0 +1,53 @@
+"""Scheduled sweeps (DESIGN rule 4): small flows, each a sweep task and then the outbox.
+
+Suggested schedules (registered in ``deployments/``): ``sweep-pending-answers`` and
+``sweep-meetings`` hourly, ``sweep-inactivity`` daily, ``send-mail`` every minute (it retries
+mail that could not go out, e.g. while SMTP was down).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from prefect import flow
+
+from tasks.mail import send_pending_mail
+from tasks.sweeps import (
+    expire_requests,
+    remind_attendance,
+    remind_pending_answers,
+    remind_upcoming_meetings,
+    request_inactivity_feedback,
+)
+
+
+@flow(name="sweep-inactivity")
+def inactivity_sweep(now: datetime | None = None) -> None:
+    """Ask quiet pairs for feedback, at most once per period of inactivity."""
+    request_inactivity_feedback(now)
+    send_pending_mail()
+
+
+@flow(name="sweep-pending-answers")
+def pending_answers_sweep(now: datetime | None = None) -> None:
+    """Remind whoever must answer a request, agreement or meeting; expire stale requests."""
+    remind_pending_answers(now)
+    expire_requests(now)
+    send_pending_mail()
+
+
+@flow(name="sweep-meetings")
+def meetings_sweep(now: datetime | None = None) -> None:
+    """Remind both sides the day before a confirmed meeting, and to confirm participation after."""
+    remind_upcoming_meetings(now)
+    remind_attendance(now)
+    send_pending_mail()
+
+
+@flow(name="send-mail")
+def send_mail() -> None:
+    """Send what waits in the outbox."""
+    send_pending_mail()
+
+
+SWEEP_FLOWS = (inactivity_sweep, pending_answers_sweep, meetings_sweep, send_mail)

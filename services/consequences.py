@@ -1,0 +1,416 @@
+"""What follows from an event: who is notified, what is earned, which mails go out.
+
+``decide`` reads; ``record`` writes notifications and achievements once per dedupe key and
+returns the mails still missing from the outbox. Rendering and enqueueing those mails is
+presentation and lives in ``tasks.mail``; ``apply`` is the whole step for one event.
+
+Dedupe keys (unique per user for notifications and achievements, globally for mail)::
+
+    notification / achievement   event:{event_id}:{kind}
+    milestone                    milestone:{mentorship_id}:{kind}
+    mail                         event:{event_id}:{user_id}:{kind}
+
+so re-delivering an event writes nothing new. The rules per event type are in ``RULES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models import (
+    Achievement,
+    AgreementStatus,
+    AgreementVersion,
+    Event,
+    Meeting,
+    MeetingStatus,
+    Mentorship,
+    Notification,
+    Stage,
+)
+from services.feedback_links import feedback_path
+from services.outbox import email_exists
+
+FIVE_MEETINGS = 5
+
+
+@dataclass(frozen=True)
+class NotificationSpec:
+    user_id: int
+    mentorship_id: int | None
+    kind: str
+    dedupe_key: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AchievementSpec:
+    user_id: int
+    mentorship_id: int | None
+    kind: str
+    dedupe_key: str
+    params: dict[str, Any]
+    earned_at: datetime
+
+
+@dataclass(frozen=True)
+class MailSpec:
+    """A mail to render: ``params`` are JSON values (ids, names, ISO timestamps, a ``path``)."""
+
+    user_id: int
+    mentorship_id: int | None
+    kind: str
+    dedupe_key: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Consequences:
+    notifications: list[NotificationSpec] = field(default_factory=list)
+    achievements: list[AchievementSpec] = field(default_factory=list)
+    mails: list[MailSpec] = field(default_factory=list)
+
+
+# --- building blocks (shared with services.sweeps) ----------------------------------------------
+
+
+def participant_params(mentorship: Mentorship, user_id: int) -> dict[str, Any]:
+    """What every message about a mentorship may mention, seen from ``user_id``'s side."""
+    m = mentorship
+    other = m.mentor if user_id == m.mentee_id else m.mentee
+    return {
+        "mentorship_id": m.id,
+        "mentee_name": m.mentee.display_name,
+        "mentor_name": m.mentor.display_name,
+        "other_name": other.display_name,
+        "role": m.side_of(user_id),
+        "path": f"/portal/mentorships/{m.id}",
+    }
+
+
+def agreement_path(mentorship: Mentorship) -> str:
+    return f"/portal/mentorships/{mentorship.id}/agreement"
+
+
+def meeting_params(meeting: Meeting) -> dict[str, Any]:
+    return {
+        "meeting_id": meeting.id,
+        "starts_at": meeting.starts_at.isoformat(),
+        "duration_minutes": meeting.duration_minutes,
+        "mode": meeting.mode,
+        "location": meeting.location,
+        "agenda": meeting.agenda,
+        "topics": list(meeting.topics),
+        "is_intro": meeting.is_intro,
+        "is_final": meeting.is_final,
+        "path": f"/portal/meetings/{meeting.id}",
+    }
+
+
+def add_notice(
+    out: Consequences,
+    mentorship: Mentorship,
+    user_id: int,
+    kind: str,
+    *,
+    thing: str,
+    params: dict[str, Any],
+    notify: bool = True,
+    mail: bool = True,
+) -> None:
+    """Tell ``user_id`` about ``thing`` (a stable key such as ``event:42``): in-app and/or mail.
+
+    Keys: notification ``{thing}:{kind}`` (unique per user), mail ``{thing}:{user_id}:{kind}``.
+    """
+    params = {**participant_params(mentorship, user_id), **params}
+    if notify:
+        key = f"{thing}:{kind}"
+        out.notifications.append(NotificationSpec(user_id, mentorship.id, kind, key, params))
+    if mail:
+        key = f"{thing}:{user_id}:{kind}"
+        out.mails.append(MailSpec(user_id, mentorship.id, kind, key, params))
+
+
+# --- deciding -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Decision:
+    session: Session
+    event: Event
+    mentorship: Mentorship
+    secret_key: str
+    out: Consequences = field(default_factory=Consequences)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.event.payload
+
+    @property
+    def both(self) -> tuple[int, int]:
+        return (self.mentorship.mentee_id, self.mentorship.mentor_id)
+
+    def others(self) -> tuple[int, ...]:
+        """Who did not state the fact: the other side, or both for system events."""
+        actor = self.event.actor_id
+        if actor is None or self.mentorship.side_of(actor) is None:
+            return self.both
+        return (self.mentorship.other_side(actor),)
+
+    def notify(self, user_id: int, kind: str, *, mail: bool = True, **params: Any) -> None:
+        """An in-app notification and (by default) the same news by mail."""
+        thing = f"event:{self.event.id}"
+        add_notice(self.out, self.mentorship, user_id, kind, thing=thing, params=params, mail=mail)
+
+    def mail(self, user_id: int, kind: str, **params: Any) -> None:
+        thing = f"event:{self.event.id}"
+        add_notice(self.out, self.mentorship, user_id, kind, thing=thing, params=params, notify=False)
+
+    def achieve(self, user_id: int, kind: str, **params: Any) -> None:
+        self._earn(user_id, kind, f"event:{self.event.id}:{kind}", params)
+
+    def milestone(self, user_id: int, kind: str, **params: Any) -> None:
+        self._earn(user_id, kind, f"milestone:{self.mentorship.id}:{kind}", params)
+
+    def _earn(self, user_id: int, kind: str, key: str, params: dict[str, Any]) -> None:
+        params = {"mentorship_id": self.mentorship.id, "event_id": self.event.id, **params}
+        self.out.achievements.append(
+            AchievementSpec(user_id, self.mentorship.id, kind, key, params, self.event.occurred_at)
+        )
+
+    def meeting_params(self) -> dict[str, Any]:
+        meeting = self.session.get(Meeting, self.payload["meeting_id"])
+        if meeting is None:
+            return {"meeting_id": self.payload["meeting_id"]}
+        return meeting_params(meeting)
+
+
+def _requested(d: _Decision) -> None:
+    m = d.mentorship
+    d.notify(m.mentor_id, "request_received", message=d.payload.get("message", ""))
+    d.achieve(m.mentee_id, "request_sent")
+
+
+def _accepted(d: _Decision) -> None:
+    d.notify(d.mentorship.mentee_id, "request_accepted")
+    d.achieve(d.mentorship.mentor_id, "request_accepted")
+
+
+def _declined(d: _Decision) -> None:
+    reason = d.payload.get("reason") or ""
+    d.notify(d.mentorship.mentee_id, "request_declined", reason=reason, path="/portal/mentors")
+
+
+def _withdrawn(d: _Decision) -> None:
+    d.notify(d.mentorship.mentor_id, "request_withdrawn")
+
+
+def _expired(d: _Decision) -> None:
+    for user_id in d.both:
+        d.notify(user_id, "request_expired")
+
+
+def _ended(d: _Decision) -> None:
+    for user_id in d.others():
+        d.notify(user_id, "mentorship_ended", reason=d.payload.get("reason") or "")
+
+
+def _agreement_submitted(d: _Decision) -> None:
+    number = d.payload["number"]
+    for user_id in d.others():
+        d.notify(user_id, "agreement_submitted", number=number, path=agreement_path(d.mentorship))
+    if d.event.actor_id is not None:
+        d.achieve(d.event.actor_id, "agreement_submitted", number=number)
+
+
+def _agreement_approved(d: _Decision) -> None:
+    number, first = d.payload["number"], bool(d.payload.get("first"))
+    for user_id in d.others():
+        d.notify(user_id, "agreement_approved", number=number, first=first)
+    for user_id in d.both:
+        d.achieve(user_id, "agreement_approved", number=number)
+
+
+def _agreement_rejected(d: _Decision) -> None:
+    reason = d.payload.get("reason") or ""
+    for user_id in d.others():
+        d.notify(
+            user_id,
+            "agreement_rejected",
+            number=d.payload["number"],
+            reason=reason,
+            path=agreement_path(d.mentorship),
+        )
+
+
+def _meeting_news(kind: str) -> Callable[[_Decision], None]:
+    def rule(d: _Decision) -> None:
+        reason = d.payload.get("reason") or ""
+        for user_id in d.others():
+            d.notify(user_id, kind, reason=reason, **d.meeting_params())
+
+    return rule
+
+
+def _meeting_proposed(d: _Decision) -> None:
+    _meeting_news("meeting_proposed")(d)
+    if d.event.actor_id is not None:
+        d.achieve(d.event.actor_id, "meeting_proposed", meeting_id=d.payload["meeting_id"])
+
+
+def _meeting_held(d: _Decision) -> None:
+    meeting_id = d.payload["meeting_id"]
+    meeting = d.meeting_params()
+    for user_id in d.both:
+        d.achieve(user_id, "meeting_held", meeting_id=meeting_id)
+        link = feedback_path(d.secret_key, target="meeting", target_id=meeting_id, user_id=user_id)
+        d.notify(user_id, "feedback_request", mail=False, **meeting)
+        d.mail(user_id, "feedback_request", **{**meeting, "path": link})
+    held = d.payload.get("held_count") or held_meetings(d.session, d.mentorship.id)
+    for threshold, kind in ((1, "first_meeting_held"), (FIVE_MEETINGS, "five_meetings_held")):
+        if held >= threshold:
+            for user_id in d.both:
+                d.milestone(user_id, kind, held_count=held)
+
+
+def _feedback_given(d: _Decision) -> None:
+    if d.event.actor_id is not None:
+        d.achieve(d.event.actor_id, "feedback_given", meeting_id=d.payload.get("meeting_id"))
+
+
+def _stage_changed(d: _Decision) -> None:
+    if d.payload.get("to") != Stage.COMPLETED:
+        return
+    kept = agreement_kept_to_plan(d.session, d.mentorship.id)
+    for user_id in d.both:
+        d.achieve(user_id, "mentorship_completed")
+        d.notify(user_id, "mentorship_completed", mail=False)
+        if kept:
+            d.milestone(user_id, "agreement_kept_to_plan")
+
+
+def _certificate_issued(d: _Decision) -> None:
+    user_id, certificate_id = d.payload["user_id"], d.payload["certificate_id"]
+    d.notify(
+        user_id,
+        "certificate_issued",
+        certificate_id=certificate_id,
+        path="/portal/certificates",
+    )
+    d.achieve(user_id, "certificate_issued", certificate_id=certificate_id)
+
+
+RULES: dict[str, Callable[[_Decision], None]] = {
+    "mentorship.requested": _requested,
+    "mentorship.accepted": _accepted,
+    "mentorship.declined": _declined,
+    "mentorship.withdrawn": _withdrawn,
+    "mentorship.expired": _expired,
+    "mentorship.ended": _ended,
+    "agreement.submitted": _agreement_submitted,
+    "agreement.approved": _agreement_approved,
+    "agreement.rejected": _agreement_rejected,
+    "meeting.proposed": _meeting_proposed,
+    "meeting.confirmed": _meeting_news("meeting_confirmed"),
+    "meeting.declined": _meeting_news("meeting_declined"),
+    "meeting.cancelled": _meeting_news("meeting_cancelled"),
+    "meeting.held": _meeting_held,
+    "feedback.given": _feedback_given,
+    "stage.changed": _stage_changed,
+    "certificate.issued": _certificate_issued,
+}
+"""Event types without a rule (draft saved, attendance, missed) have no consequence here."""
+
+
+def decide(session: Session, event: Event, *, secret_key: str) -> Consequences:
+    mentorship = session.get_one(Mentorship, event.mentorship_id)
+    decision = _Decision(session, event, mentorship, secret_key)
+    rule = RULES.get(event.type)
+    if rule is not None:
+        rule(decision)
+    return decision.out
+
+
+def held_meetings(session: Session, mentorship_id: int, *, include_intro: bool = True) -> int:
+    query = select(func.count(Meeting.id)).where(
+        Meeting.mentorship_id == mentorship_id, Meeting.status == MeetingStatus.HELD
+    )
+    if not include_intro:
+        query = query.where(Meeting.is_intro.is_(False))
+    return session.scalar(query) or 0
+
+
+def agreement_kept_to_plan(session: Session, mentorship_id: int) -> bool:
+    """Held meetings (the get-to-know-you meeting aside) reached the current agreement's plan."""
+    planned = session.scalar(
+        select(AgreementVersion.planned_meetings)
+        .where(
+            AgreementVersion.mentorship_id == mentorship_id,
+            AgreementVersion.status == AgreementStatus.APPROVED,
+        )
+        .order_by(AgreementVersion.number.desc())
+        .limit(1)
+    )
+    if planned is None:
+        return False
+    return held_meetings(session, mentorship_id, include_intro=False) >= planned
+
+
+# --- recording ----------------------------------------------------------------------------------
+
+
+def _insert_once(session: Session, row: Notification | Achievement) -> bool:
+    model = type(row)
+    existing = session.scalar(
+        select(model.id).where(model.user_id == row.user_id, model.dedupe_key == row.dedupe_key)
+    )
+    if existing is not None:
+        return False
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:  # a concurrent delivery of the same event won the race
+        return False
+    return True
+
+
+def record(session: Session, consequences: Consequences, *, now: datetime) -> list[MailSpec]:
+    """Write what is new; return the mails not yet in the outbox (for ``tasks.mail``)."""
+    for n in consequences.notifications:
+        _insert_once(
+            session,
+            Notification(
+                user_id=n.user_id,
+                mentorship_id=n.mentorship_id,
+                kind=n.kind,
+                params=n.params,
+                dedupe_key=n.dedupe_key,
+                created_at=now,
+            ),
+        )
+    for a in consequences.achievements:
+        _insert_once(
+            session,
+            Achievement(
+                user_id=a.user_id,
+                mentorship_id=a.mentorship_id,
+                kind=a.kind,
+                params=a.params,
+                dedupe_key=a.dedupe_key,
+                earned_at=a.earned_at,
+            ),
+        )
+    return [mail for mail in consequences.mails if not email_exists(session, mail.dedupe_key)]
+
+
+def apply(session: Session, event: Event, *, secret_key: str, now: datetime) -> list[MailSpec]:
+    """Decide and record the consequences of one event; returns the mails left to enqueue."""
+    return record(session, decide(session, event, secret_key=secret_key), now=now)

@@ -1,0 +1,82 @@
+"""Scheduled sweeps as Prefect tasks: each one transaction (expiry: one per request), safe to rerun.
+
+``now`` defaults to the clock; tests and back-fills pass it. Mail is only enqueued here;
+the sweep flows call ``send_pending_mail`` afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+from sqlalchemy.orm import Session
+
+from models.db import session_scope
+from models.settings import Settings, get_settings
+from services import sweeps
+from services.consequences import Consequences, record
+from tasks.mail import enqueue_mails
+
+
+def _run(decide: Callable[[Session, Settings, datetime], Consequences], now: datetime | None) -> int:
+    """Decide, record notifications, enqueue mails; returns how many mails were new."""
+    settings = get_settings()
+    moment = now or datetime.now(UTC)
+    with session_scope() as session:
+        mails = record(session, decide(session, settings, moment), now=moment)
+        return enqueue_mails(session, mails, settings=settings, now=moment)
+
+
+@task(name="request-inactivity-feedback", cache_policy=NO_CACHE, persist_result=False)
+def request_inactivity_feedback(now: datetime | None = None) -> int:
+    return _run(
+        lambda session, settings, moment: sweeps.inactivity_feedback_requests(
+            session,
+            now=moment,
+            inactivity_after=settings.inactivity_after,
+            secret_key=settings.secret_key,
+        ),
+        now,
+    )
+
+
+@task(name="remind-pending-answers", cache_policy=NO_CACHE, persist_result=False)
+def remind_pending_answers(now: datetime | None = None) -> int:
+    return _run(
+        lambda session, _settings, moment: sweeps.pending_answer_reminders(session, now=moment),
+        now,
+    )
+
+
+@task(name="remind-upcoming-meetings", cache_policy=NO_CACHE, persist_result=False)
+def remind_upcoming_meetings(now: datetime | None = None) -> int:
+    return _run(lambda session, _settings, moment: sweeps.meeting_reminders(session, now=moment), now)
+
+
+@task(name="remind-attendance", cache_policy=NO_CACHE, persist_result=False)
+def remind_attendance(now: datetime | None = None) -> int:
+    return _run(lambda session, _settings, moment: sweeps.attendance_reminders(session, now=moment), now)
+
+
+@task(name="expire-requests", cache_policy=NO_CACHE, persist_result=False)
+def expire_requests(now: datetime | None = None) -> list[int]:
+    """Expire unanswered requests, one transaction each; returns the ids of the new events.
+
+    The ``mentorship.expired`` events' notifications follow through the lifecycle flow
+    (woken by the reconciler), like every other event's.
+    """
+    settings = get_settings()
+    moment = now or datetime.now(UTC)
+    with session_scope() as session:
+        due = sweeps.expirable_requests(session, now=moment, request_expiry=settings.request_expiry)
+    event_ids: list[int] = []
+    for mentorship_id in due:
+        with session_scope() as session:
+            event = sweeps.expire_request(
+                session, mentorship_id, now=moment, request_expiry=settings.request_expiry
+            )
+            if event is not None:
+                event_ids.append(event.id)
+    return event_ids
