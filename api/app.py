@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from api.deps import IdempotentReplay
+from api.engine import notify_engine
 from api.problems import install_problem_handlers
-from api.routers import admin, agreements, auth, certificates, health, meetings, mentorships, users
+from api.routers import (
+    admin,
+    agreements,
+    auth,
+    certificates,
+    feedback_form,
+    health,
+    meetings,
+    mentorships,
+    users,
+)
 from models.db import default_engine, session_factory
 from models.settings import Settings, get_settings
 
@@ -20,19 +32,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _nothing(mentorship_id: int) -> None:
-    return None
-
-
 def create_app(
     settings: Settings | None = None,
     *,
     engine: Engine | None = None,
     clock: Callable[[], datetime] = utc_now,
-    on_fact: Callable[[int], None] | None = None,
+    on_fact: Callable[[int], object] | None = None,
 ) -> FastAPI:
-    """Build the app. ``on_fact(mentorship_id)`` runs after each committed fact (wakes the flow)."""
+    """Build the app. ``on_fact(mentorship_id)`` runs after each committed fact; by default it
+    tells the workflow engine (in the background, best effort: see ``api/engine.py``)."""
     settings = settings or get_settings()
+    engine = engine or default_engine()
     app = FastAPI(
         title="mentorflow",
         version="0.1.0",
@@ -40,9 +50,9 @@ def create_app(
         "certificates. Errors are `application/problem+json` (RFC 9457).",
     )
     app.state.settings = settings
-    app.state.sessions = session_factory(engine or default_engine())
+    app.state.sessions = session_factory(engine)
     app.state.clock = clock
-    app.state.on_fact = on_fact or _nothing
+    app.state.on_fact = on_fact or partial(notify_engine, db=engine)
     install_problem_handlers(app)
 
     @app.exception_handler(IdempotentReplay)
@@ -57,5 +67,6 @@ def create_app(
     for module in (auth, users, mentorships, agreements, meetings, certificates, admin):
         app.include_router(module.router, prefix="/api")
     app.include_router(certificates.public)
+    app.include_router(feedback_form.router)
     app.include_router(health.router)
     return app

@@ -1,14 +1,17 @@
-"""The reader's locale, from ``Accept-Language`` (or the signed-in user's setting)."""
+"""The reader's language, from ``Accept-Language``; ``Language`` is the route dependency."""
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
-from fastapi import Request
+from typing import Annotated
 
-from services.i18n import SUPPORTED_LOCALES
+from babel import Locale, UnknownLocaleError
+from fastapi import Depends, Request
+
+from services.i18n import SOURCE_LANGUAGE, SUPPORTED_LOCALES
 
 
 def request_locale(request: Request) -> str:
+    """The first supported language in ``Accept-Language`` (in the client's order), else English."""
     header = request.headers.get("accept-language", "")
     for part in header.split(","):
         tag = part.split(";")[0].strip().replace("-", "_")
@@ -20,4 +23,7 @@ def request_locale(request: Request) -> str:
             continue
         if language in SUPPORTED_LOCALES:
             return language
-    return "en"
+    return SOURCE_LANGUAGE
+
+
+Language = Annotated[str, Depends(request_locale)]

@@ -9,28 +9,30 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import request_locale
 from api.schemas.common import FieldError, Problem
 from services.errors import DomainError
-from services.i18n import translate
+from services.i18n import SOURCE_LANGUAGE, _, translate
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 
 _TITLES = {
-    400: "Bad request",
-    401: "Not authenticated",
-    403: "Forbidden",
-    404: "Not found",
-    405: "Method not allowed",
-    409: "Conflict",
-    412: "Precondition failed",
-    415: "Unsupported media type",
-    422: "Invalid input",
-    500: "Internal error",
+    400: _("Bad request"),
+    401: _("Not authenticated"),
+    403: _("Forbidden"),
+    404: _("Not found"),
+    405: _("Method not allowed"),
+    409: _("Conflict"),
+    412: _("Precondition failed"),
+    415: _("Unsupported media type"),
+    422: _("Invalid input"),
+    500: _("Internal error"),
 }
+_OTHER_TITLE = _("Error")
 
 
 def problem_response(
@@ -40,11 +42,13 @@ def problem_response(
     errors: list[FieldError] | None = None,
     headers: Mapping[str, str] | None = None,
     code: str | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> JSONResponse:
-    title = _TITLES.get(status, "Error")
+    """A problem document; ``detail`` is already in ``language``, the title is translated here."""
+    title = _TITLES.get(status, _OTHER_TITLE)
     problem = Problem(
         type=f"/problems/{code or title.lower().replace(' ', '-')}",
-        title=title,
+        title=translate(title, language),
         status=status,
         detail=detail,
         errors=errors,
@@ -75,25 +79,45 @@ def _field_errors(exc: RequestValidationError) -> list[FieldError]:
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        detail = translate(exc.message, request_locale(request), **exc.params)
+        language = request_locale(request)
+        detail = translate(exc.message, language, **exc.params)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(exc.status, detail, headers=headers)
+        return problem_response(exc.status, detail, headers=headers, language=language)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        language = request_locale(request)
         errors = _field_errors(exc)
         fields = ", ".join(e.field for e in errors)
-        return problem_response(422, f"The request is not valid: check {fields}.", errors=errors)
+        detail = translate(_("The request is not valid: check {fields}."), language, fields=fields)
+        return problem_response(422, detail, errors=errors, language=language)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
-        return problem_response(exc.status_code, detail, headers=exc.headers)
+        language = request_locale(request)
+        title = translate(_TITLES.get(exc.status_code, _OTHER_TITLE), language)
+        detail = exc.detail if isinstance(exc.detail, str) else title
+        return problem_response(exc.status_code, detail, headers=exc.headers, language=language)
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _unstorable(request: Request, exc: Exception) -> JSONResponse:
+        # Input the database cannot hold (an id beyond its integer range, a NUL character in
+        # text) is the client's mistake, not ours: 422, never 500.
+        log.info("refused unstorable input on %s %s: %s", request.method, request.url.path, exc)
+        language = request_locale(request)
+        detail = translate(
+            _("A value in the request is out of range or contains characters that cannot be stored."),
+            language,
+        )
+        return problem_response(422, detail, language=language)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(500, "Something went wrong on our side; nothing was changed.")
+        language = request_locale(request)
+        detail = translate(_("Something went wrong on our side; nothing was changed."), language)
+        return problem_response(500, detail, language=language)
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -102,7 +126,7 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     return {
         status: {
             "model": Problem,
-            "description": _TITLES.get(status, "Error"),
+            "description": _TITLES.get(status, _OTHER_TITLE),
             "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
         }
         for status in sorted({*always, *statuses})

@@ -1,30 +1,78 @@
-"""Translatable text: mark message ids with ``_`` where they are written, translate where read.
+"""Words people read, in their language: one gettext catalogue per language, for everyone.
 
-Domain code never formats user-facing text itself; it raises or returns a message id plus
-parameters, and the API / templates translate them for the reader's locale with Babel.
+Mark a message id with ``_`` where it is written (``_("No such meeting.")`` in Python,
+``{{ _("…") }}`` / ``{% trans %}`` in Jinja templates) and translate it where it is read, for
+the reader: ``translate`` for domain messages (problem details, what a mentorship waits for),
+``translations(language)`` for Jinja2's i18n extension (mails, the certificate, HTML pages).
+
+The catalogues are ``services/locale/<lang>/LC_MESSAGES/messages.po`` (one domain,
+``messages``; English is the source language). ``services/locale/babel.cfg`` says how to
+extract and update them. They are read as ``.po`` and compiled in memory on first use, so no
+binary ``.mo`` lives in git.
 """
 
 from __future__ import annotations
 
+import gettext
 from functools import lru_cache
+from io import BytesIO
 from pathlib import Path
 
-from babel.support import NullTranslations, Translations
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
 
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "api" / "locale"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+DOMAIN = "messages"
+SOURCE_LANGUAGE = "en"
 SUPPORTED_LOCALES = ("en", "de")
 
 
 def _(message: str) -> str:
-    """Mark a message id for extraction (``pybabel extract -k _``); translation happens later."""
+    """Mark a message id for extraction (``pybabel extract``); translation happens later."""
     return message
 
 
+class Term(str):
+    """A placeholder value that is itself a message id, e.g. ``action=Term(fact)``.
+
+    ``translate`` translates it along with the message. It formats as the English id it
+    holds, so the untranslated (English) text stays exactly the same.
+    """
+
+    __slots__ = ()
+
+
 @lru_cache
-def translations(locale: str) -> NullTranslations:
-    return Translations.load(str(LOCALE_DIR), [locale, "en"])
+def translations(language: str) -> gettext.NullTranslations:
+    """The catalogue of ``language`` (``"de"``; ``"de_AT"`` or ``"de-AT"`` mean ``"de"``).
+
+    A ``gettext.GNUTranslations`` of the standard library on purpose, not Babel's class:
+    Babel's ``NullTranslations`` defines ``ugettext`` as an alias of the base ``gettext``, and
+    Jinja2's i18n extension prefers ``ugettext`` when it exists, so a Babel-based object that
+    overrides ``gettext`` (a chain, a fallback table) is silently ignored by templates.
+    English, and any language without a catalogue, get the message ids back unchanged.
+    """
+    language = language.replace("-", "_").split("_")[0].lower()
+    catalogue = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == SOURCE_LANGUAGE or not catalogue.is_file():
+        return gettext.NullTranslations()
+    with catalogue.open("rb") as po:
+        messages = read_po(po, locale=language, domain=DOMAIN)
+    compiled = BytesIO()
+    write_mo(compiled, messages)  # leaves out fuzzy and untranslated entries
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
 
 
-def translate(message: str, locale: str, **params: object) -> str:
-    text = translations(locale).gettext(message)
-    return text.format(**params) if params else text
+def translate(message: str, language: str, **params: object) -> str:
+    """``message`` in ``language``, its ``{placeholders}`` filled; ``Term`` values translated too."""
+    catalogue = translations(language)
+    text = catalogue.gettext(message)
+    if not params:
+        return text
+    return text.format(
+        **{
+            name: catalogue.gettext(value) if isinstance(value, Term) else value
+            for name, value in params.items()
+        }
+    )

@@ -33,22 +33,24 @@ from models import (
 from services.access import load_mentorship
 from services.errors import Conflict, NotFound
 from services.events import append_event
-from services.i18n import _
+from services.i18n import Term, _
 
 
 class Fact(StrEnum):
-    ACCEPT = "accept the request"
-    DECLINE = "decline the request"
-    WITHDRAW = "withdraw the request"
-    END = "end the mentorship"
-    SAVE_AGREEMENT = "write the agreement"
-    SUBMIT_AGREEMENT = "submit the agreement"
-    DECIDE_AGREEMENT = "approve or reject the agreement"
-    PROPOSE_MEETING = "propose a meeting"
-    DECIDE_MEETING = "confirm or decline a meeting"
-    CANCEL_MEETING = "cancel a meeting"
-    ATTENDANCE = "confirm participation"
-    FEEDBACK = "give feedback"
+    """What a person states; the values are the words messages use for it (translatable)."""
+
+    ACCEPT = _("accept the request")
+    DECLINE = _("decline the request")
+    WITHDRAW = _("withdraw the request")
+    END = _("end the mentorship")
+    SAVE_AGREEMENT = _("write the agreement")
+    SUBMIT_AGREEMENT = _("submit the agreement")
+    DECIDE_AGREEMENT = _("approve or reject the agreement")
+    PROPOSE_MEETING = _("propose a meeting")
+    DECIDE_MEETING = _("confirm or decline a meeting")
+    CANCEL_MEETING = _("cancel a meeting")
+    ATTENDANCE = _("confirm participation")
+    FEEDBACK = _("give feedback")
 
 
 class Who(StrEnum):
@@ -64,6 +66,33 @@ class Rule:
 
 
 _WORKING = frozenset({Stage.INTRO, Stage.ACTIVE})
+
+# The words that fill {who}, {stage} and {status} in the messages below: the values of
+# ``Who``, ``Stage``, ``MeetingStatus`` and ``AgreementStatus``, marked here for extraction and
+# passed as ``Term`` so that they are translated with the message.
+PLACEHOLDER_WORDS = (
+    _("mentee"),
+    _("mentor"),
+    _("requested"),
+    _("intro"),
+    _("active"),
+    _("closing"),
+    _("completed"),
+    _("declined"),
+    _("withdrawn"),
+    _("ended"),
+    _("proposed"),
+    _("confirmed"),
+    _("cancelled"),
+    _("held"),
+    _("missed"),
+    _("draft"),
+    _("pending"),
+    _("approved"),
+    _("rejected"),
+    _("superseded"),
+)
+
 
 POLICY: dict[Fact, Rule] = {
     Fact.ACCEPT: Rule(Who.MENTOR, frozenset({Stage.REQUESTED})),
@@ -110,12 +139,12 @@ def require(fact: Fact, mentorship: Mentorship, actor_id: int) -> str:
     if side is None:
         raise NotFound(_("No such mentorship."))
     if rule.who is not Who.EITHER and side != rule.who.value:
-        raise Conflict(_("Only the {who} can {action}."), who=rule.who.value, action=fact.value)
+        raise Conflict(_("Only the {who} can {action}."), who=Term(rule.who), action=Term(fact))
     if mentorship.stage not in rule.stages:
         raise Conflict(
             _("You cannot {action} while the mentorship is {stage}."),
-            action=fact.value,
-            stage=mentorship.stage,
+            action=Term(fact),
+            stage=Term(mentorship.stage),
         )
     return side
 
@@ -124,8 +153,8 @@ def require_meeting(fact: Fact, meeting: Meeting) -> None:
     if meeting.status not in MEETING_FROM[fact]:
         raise Conflict(
             _("You cannot {action}: this meeting is {status}."),
-            action=fact.value,
-            status=meeting.status,
+            action=Term(fact),
+            status=Term(meeting.status),
         )
 
 
@@ -136,7 +165,7 @@ def require_pending(version: AgreementVersion | None, number: int) -> AgreementV
         raise Conflict(
             _("Agreement v{number} is {status}, not waiting for approval."),
             number=number,
-            status=version.status,
+            status=Term(version.status),
         )
     return version
 

@@ -139,17 +139,17 @@ def decline(
     now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
-    meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.DECIDE_MEETING, expected_version)
-    _set_status(meeting, MeetingStatus.DECLINED, now=now, reason=reason)
-    append_event(
+    """The mentor says no to a proposed meeting."""
+    return _call_off(
         session,
-        mentorship,
-        "meeting.declined",
-        actor_id=actor.id,
+        actor,
+        meeting_id,
+        Fact.DECIDE_MEETING,
+        MeetingStatus.DECLINED,
+        reason=reason,
         now=now,
-        payload={"meeting_id": meeting.id, "reason": reason},
+        expected_version=expected_version,
     )
-    return meeting
 
 
 def cancel(
@@ -161,12 +161,36 @@ def cancel(
     now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
-    meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.CANCEL_MEETING, expected_version)
-    _set_status(meeting, MeetingStatus.CANCELLED, now=now, reason=reason)
+    """Either side calls off a meeting that was not held."""
+    return _call_off(
+        session,
+        actor,
+        meeting_id,
+        Fact.CANCEL_MEETING,
+        MeetingStatus.CANCELLED,
+        reason=reason,
+        now=now,
+        expected_version=expected_version,
+    )
+
+
+def _call_off(
+    session: Session,
+    actor: User,
+    meeting_id: int,
+    fact: Fact,
+    status: MeetingStatus,
+    *,
+    reason: str,
+    now: datetime,
+    expected_version: int | None,
+) -> Meeting:
+    meeting, mentorship = _acting_on(session, actor, meeting_id, fact, expected_version)
+    _set_status(meeting, status, now=now, reason=reason)
     append_event(
         session,
         mentorship,
-        "meeting.cancelled",
+        f"meeting.{status.value}",
         actor_id=actor.id,
         now=now,
         payload={"meeting_id": meeting.id, "reason": reason},

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from weasyprint import HTML
 
 from services.certificates import CertificateFacts
-from tasks.translations import certificate_translations
+from services.i18n import translations
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -90,7 +90,7 @@ def _environment(language: str) -> Environment:
         extensions=["jinja2.ext.i18n"],
     )
     environment.install_gettext_translations(  # type: ignore[attr-defined]
-        certificate_translations(language), newstyle=True
+        translations(language), newstyle=True
     )
     environment.filters["strong"] = _strong
     environment.filters["css_string"] = _css_string

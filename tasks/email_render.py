@@ -2,8 +2,8 @@
 
 Each kind has ``templates/email/{kind}.txt`` (whose ``subject`` block is the subject line) and
 ``templates/email/{kind}.html``. Text is marked with ``{% trans %}`` / ``_()``
-(``jinja2.ext.i18n``); translations are gettext catalogues ``locale/{lang}/LC_MESSAGES/email.po``,
-compiled in memory when first used. Dates and times go through the ``datetime`` and ``date``
+(``jinja2.ext.i18n``) and translated from the project's one catalogue
+(``services.i18n.translations``). Dates and times go through the ``datetime`` and ``date``
 filters, formatted by Babel for the recipient.
 """
 
@@ -13,23 +13,19 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from io import BytesIO
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import NullTranslations, Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 
+from services.i18n import translations
+
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
-LOCALE_DIR = HERE / "locale"
-DOMAIN = "email"
 FALLBACK_LOCALE = "en"
 _BLANK_LINES = re.compile(r"\n{3,}")
 
@@ -82,19 +78,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-@lru_cache
-def translations(language: str) -> NullTranslations:
-    catalogue = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if not catalogue.is_file():
-        return NullTranslations()
-    with catalogue.open("rb") as po:
-        messages = read_po(po, locale=language, domain=DOMAIN)
-    compiled = BytesIO()
-    write_mo(compiled, messages)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
 
 
 @lru_cache

@@ -12,6 +12,7 @@ import os
 os.environ.setdefault("MENTORFLOW_ENV", "test")
 os.environ.setdefault("MENTORFLOW_SECRET_KEY", "test-secret-key-for-the-suite-0123456789")
 os.environ.setdefault("MENTORFLOW_PASSWORD_HASHING", "cheap")
+os.environ.setdefault("MENTORFLOW_ENGINE", "off")  # the engine suites switch it on themselves
 
 from collections.abc import Iterator
 from pathlib import Path

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -188,3 +194,30 @@ class Journey:
             activate(s, self.mentorship_id, now=self.clock.now)
             s.commit()
         return self
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn in a background thread on a free port; yields its base URL.
+
+    Requests from several threads really run at the same time (sync endpoints run in
+    uvicorn's thread pool), and a browser can reach it.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()

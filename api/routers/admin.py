@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Now, Operator, SessionDep
+from api.i18n import Language
 from api.problems import problems
 from api.schemas.common import Output
 from api.schemas.mentorships import MentorshipRead
@@ -30,13 +31,14 @@ def all_mentorships(
     session: SessionDep,
     _operator: Operator,
     now: Now,
+    language: Language,
     stage: Stage | None = None,
     waiting_for: Annotated[
         str | None, Query(description="who must act (mentee, mentor, both, system) or an action code")
     ] = None,
 ) -> list[MentorshipRead]:
     snaps = reports.all_mentorships(session, now=now, stage=stage, waiting_for_who=waiting_for)
-    return [MentorshipRead.of(s, now) for s in snaps]
+    return [MentorshipRead.of(s, now, language) for s in snaps]
 
 
 @router.get("/stats", responses=problems(403))

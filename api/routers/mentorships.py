@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api.deps import CurrentUser, Now, SessionDep, WriteDep
+from api.i18n import Language, request_locale
 from api.problems import problems
 from api.schemas.common import OptionalReason, Reason
 from api.schemas.mentorships import FeedbackCreate, FeedbackRead, MentorshipCreate, MentorshipRead
@@ -23,7 +24,7 @@ def request_mentorship(body: MentorshipCreate, write: WriteDep) -> MentorshipRea
     m = mentorships.request_mentorship(
         write.session, write.user, mentor_id=body.mentor_id, message=body.message, now=write.now
     )
-    read = MentorshipRead.of(snapshot(write.session, m), write.now)
+    read = MentorshipRead.of(snapshot(write.session, m), write.now, request_locale(write.request))
     return write.done(read, status_code=201, mentorship_id=m.id)
 
 
@@ -37,7 +38,7 @@ def _decide(write: WriteDep, mentorship_id: int, fact: Fact, reason: str | None 
         reason=reason,
         expected_version=write.if_match,
     )
-    read = MentorshipRead.of(snapshot(write.session, m), write.now)
+    read = MentorshipRead.of(snapshot(write.session, m), write.now, request_locale(write.request))
     return write.done(read, mentorship_id=m.id)
 
 
@@ -65,14 +66,19 @@ def end(mentorship_id: int, body: Reason, write: WriteDep) -> MentorshipRead:
 
 
 @router.get("", responses=problems())
-def my_mentorships(session: SessionDep, user: CurrentUser, now: Now) -> list[MentorshipRead]:
-    return [MentorshipRead.of(s, now) for s in snapshots(session, mentorships.mentorships_of(session, user))]
+def my_mentorships(
+    session: SessionDep, user: CurrentUser, now: Now, language: Language
+) -> list[MentorshipRead]:
+    own = snapshots(session, mentorships.mentorships_of(session, user))
+    return [MentorshipRead.of(s, now, language) for s in own]
 
 
 @router.get("/{mentorship_id}", responses=problems(404))
-def get_mentorship(mentorship_id: int, session: SessionDep, user: CurrentUser, now: Now) -> MentorshipRead:
+def get_mentorship(
+    mentorship_id: int, session: SessionDep, user: CurrentUser, now: Now, language: Language
+) -> MentorshipRead:
     m = visible_mentorship(session, mentorship_id, user)
-    return MentorshipRead.of(snapshot(session, m), now)
+    return MentorshipRead.of(snapshot(session, m), now, language)
 
 
 @router.get("/{mentorship_id}/events", responses=problems(404))

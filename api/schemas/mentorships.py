@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from api.schemas.common import Input, Output, PersonRef
 from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
 from services.agreements import AgreementTerms
+from services.i18n import SOURCE_LANGUAGE, translate
 from services.meetings import MeetingPlan
 from services.progress import Snapshot, WaitingFor, waiting_for
 
@@ -27,10 +28,11 @@ class WaitingForRead(Output):
     params: dict[str, Any]
 
     @classmethod
-    def of(cls, w: WaitingFor | None) -> WaitingForRead | None:
+    def of(cls, w: WaitingFor | None, language: str = SOURCE_LANGUAGE) -> WaitingForRead | None:
+        """``what`` in the reader's ``language``; ``who``, ``action`` and ``params`` are codes."""
         if w is None:
             return None
-        return cls(who=w.who, what=w.what.format(**w.params), action=w.action, params=w.params)
+        return cls(who=w.who, what=translate(w.what, language, **w.params), action=w.action, params=w.params)
 
 
 class ContactMode(StrEnum):
@@ -55,11 +57,14 @@ class AgreementWrite(Input):
     content_plan: list[PlannedTopic] = Field(default_factory=list, max_length=50)
     notes: str = Field(default="", max_length=8000)
 
-    @model_validator(mode="after")
-    def _period_in_order(self) -> Self:
-        if self.period_end < self.period_start:
+    @field_validator("period_end")
+    @classmethod
+    def _period_in_order(cls, period_end: date, info: ValidationInfo) -> date:
+        # a field validator, so the 422 names ``period_end`` as the field at fault
+        start = info.data.get("period_start")
+        if start is not None and period_end < start:
             raise ValueError("period_end must not be before period_start")
-        return self
+        return period_end
 
     def terms(self) -> AgreementTerms:
         return AgreementTerms(
@@ -206,7 +211,7 @@ class MentorshipRead(Output):
     version: int
 
     @classmethod
-    def of(cls, snap: Snapshot, now: datetime) -> MentorshipRead:
+    def of(cls, snap: Snapshot, now: datetime, language: str = SOURCE_LANGUAGE) -> MentorshipRead:
         m = snap.mentorship
         upcoming = snap.next_meeting(now)
         return cls(
@@ -216,7 +221,7 @@ class MentorshipRead(Output):
             stage=Stage(m.stage),
             request_message=m.request_message,
             closing_reason=m.closing_reason,
-            waiting_for=WaitingForRead.of(waiting_for(snap, now)),
+            waiting_for=WaitingForRead.of(waiting_for(snap, now), language),
             agreement=AgreementVersionRead.maybe(snap.current_agreement),
             meetings_held=snap.meetings_held,
             next_meeting=None if upcoming is None else MeetingRead.of(upcoming, m),

@@ -1,0 +1,129 @@
+"""The feedback form behind the signed link in a feedback-request mail (no sign-in needed).
+
+``/portal/meetings/{id}/feedback?token=…`` rates one meeting, ``/portal/mentorships/{id}/
+feedback?token=…`` the mentorship as a whole. The token names the participant and is bound to
+that one target; the lifecycle rules still decide whether the answer is accepted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.deps import Now, SessionDep, SettingsDep
+from api.i18n import request_locale
+from api.templating import templates
+from models import Meeting, Mentorship, User
+from services import meetings
+from services.errors import DomainError
+from services.feedback_links import Target, verify_feedback_token
+from services.i18n import translate
+
+router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
+Token = Annotated[str, Query(max_length=200)]
+
+
+def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, "feedback.html", context, status_code=status)
+
+
+def _holder(session: SessionDep, secret: str, token: str, target: Target, target_id: int) -> User | None:
+    user_id = verify_feedback_token(secret, token, target=target, target_id=target_id)
+    return None if user_id is None else session.get(User, user_id)
+
+
+def _subject(session: SessionDep, target: Target, target_id: int) -> tuple[Mentorship | None, Meeting | None]:
+    if target == "meeting":
+        meeting = session.get(Meeting, target_id)
+        return (None if meeting is None else session.get(Mentorship, meeting.mentorship_id)), meeting
+    return session.get(Mentorship, target_id), None
+
+
+def _show(
+    request: Request, session: SessionDep, secret: str, target: Target, target_id: int, token: str
+) -> HTMLResponse:
+    user = _holder(session, secret, token, target, target_id)
+    mentorship, meeting = _subject(session, target, target_id)
+    if user is None or mentorship is None:
+        return _page(request, 404, invalid=True)
+    return _page(request, user=user, mentorship=mentorship, meeting=meeting, token=token)
+
+
+def _answer(
+    request: Request,
+    session: SessionDep,
+    secret: str,
+    now: Now,
+    target: Target,
+    target_id: int,
+    token: str,
+    rating: int,
+    comment: str,
+) -> HTMLResponse:
+    user = _holder(session, secret, token, target, target_id)
+    mentorship, meeting = _subject(session, target, target_id)
+    if user is None or mentorship is None:
+        return _page(request, 404, invalid=True)
+    context: dict[str, Any] = {"user": user, "mentorship": mentorship, "meeting": meeting, "token": token}
+    if not 1 <= rating <= 5:
+        return _page(request, 422, error="Please choose a rating from 1 to 5.", **context)
+    try:
+        if meeting is not None:
+            meetings.give_feedback(session, user, meeting.id, rating=rating, comment=comment, now=now)
+        else:
+            meetings.feedback_on_mentorship(
+                session, user, mentorship.id, rating=rating, comment=comment, now=now
+            )
+        session.commit()
+    except DomainError as refused:
+        session.rollback()
+        detail = translate(refused.message, request_locale(request), **refused.params)
+        return _page(request, refused.status, error=detail, **context)
+    request.app.state.on_fact(mentorship.id)
+    return _page(request, thanks=True, **context)
+
+
+@router.get("/meetings/{meeting_id}/feedback", response_class=HTMLResponse)
+def meeting_form(
+    meeting_id: int, token: Token, request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    return _show(request, session, settings.secret_key, "meeting", meeting_id, token)
+
+
+@router.post("/meetings/{meeting_id}/feedback", response_class=HTMLResponse)
+def meeting_answer(
+    meeting_id: int,
+    token: Annotated[str, Form(max_length=200)],
+    rating: Annotated[int, Form()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> HTMLResponse:
+    return _answer(request, session, settings.secret_key, now, "meeting", meeting_id, token, rating, comment)
+
+
+@router.get("/mentorships/{mentorship_id}/feedback", response_class=HTMLResponse)
+def mentorship_form(
+    mentorship_id: int, token: Token, request: Request, session: SessionDep, settings: SettingsDep
+) -> HTMLResponse:
+    return _show(request, session, settings.secret_key, "mentorship", mentorship_id, token)
+
+
+@router.post("/mentorships/{mentorship_id}/feedback", response_class=HTMLResponse)
+def mentorship_answer(
+    mentorship_id: int,
+    token: Annotated[str, Form(max_length=200)],
+    rating: Annotated[int, Form()],
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    comment: Annotated[str, Form(max_length=4000)] = "",
+) -> HTMLResponse:
+    return _answer(
+        request, session, settings.secret_key, now, "mentorship", mentorship_id, token, rating, comment
+    )

@@ -1,0 +1,210 @@
+"""What the application records about the workflow engine, and the names both sides use.
+
+Each mentorship runs as one long-lived lifecycle flow run; the mentorship row keeps that run's
+id (``flow_run_id``) and the flow's cursor in the event log (``processed_seq``). The API
+(``api/engine.py``) and the reconciler (``flows/reconciler.py``) cannot import each other, so
+the deployment names and the run naming live here. No Prefect imports: these are plain reads
+and writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from models import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship
+from services.events import pending_events
+
+LIFECYCLE_FLOW = "mentorship-lifecycle"
+LIFECYCLE_DEPLOYMENT_NAME = "lifecycle"
+LIFECYCLE_DEPLOYMENT = f"{LIFECYCLE_FLOW}/{LIFECYCLE_DEPLOYMENT_NAME}"
+RECONCILER_FLOW = "engine-reconciler"
+RECONCILER_DEPLOYMENT_NAME = "reconciler"
+RECONCILER_DEPLOYMENT = f"{RECONCILER_FLOW}/{RECONCILER_DEPLOYMENT_NAME}"
+LIFECYCLE_TAG = "mentorship-lifecycle"
+
+#: How many recent events the operators' status shows (the full log is in the API).
+TIMELINE_LENGTH = 25
+
+
+def run_name(mentorship_id: int) -> str:
+    """The lifecycle run's name, and its idempotency key: one run per mentorship."""
+    return f"mentorship-{mentorship_id}"
+
+
+@dataclass(frozen=True)
+class EngineTarget:
+    """A mentorship as the engine sees it: its run, and how far that run has read the log."""
+
+    mentorship_id: int
+    stage: str
+    flow_run_id: str | None
+    last_seq: int
+    processed_seq: int
+
+    @property
+    def has_pending_events(self) -> bool:
+        return self.last_seq > self.processed_seq
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+def _target(row: Any) -> EngineTarget:
+    return EngineTarget(
+        mentorship_id=row.id,
+        stage=row.stage,
+        flow_run_id=row.flow_run_id,
+        last_seq=row.last_seq,
+        processed_seq=row.processed_seq,
+    )
+
+
+_TARGET_COLUMNS = (
+    Mentorship.id,
+    Mentorship.stage,
+    Mentorship.flow_run_id,
+    Mentorship.last_seq,
+    Mentorship.processed_seq,
+)
+
+
+def engine_target(session: Session, mentorship_id: int) -> EngineTarget | None:
+    row = session.execute(select(*_TARGET_COLUMNS).where(Mentorship.id == mentorship_id)).first()
+    return _target(row) if row is not None else None
+
+
+def engine_targets(session: Session) -> list[EngineTarget]:
+    """Every mentorship that needs a lifecycle run: open ones, and any with unhandled events."""
+    rows = session.execute(
+        select(*_TARGET_COLUMNS)
+        .where(
+            or_(
+                Mentorship.stage.in_(OPEN_STAGES),
+                Mentorship.last_seq > Mentorship.processed_seq,
+            )
+        )
+        .order_by(Mentorship.id)
+    )
+    return [_target(row) for row in rows]
+
+
+def set_flow_run_id(session: Session, mentorship_id: int, flow_run_id: str) -> None:
+    """Remember the mentorship's lifecycle run (the public ``version`` does not change)."""
+    mentorship = session.get_one(Mentorship, mentorship_id, with_for_update=True)
+    mentorship.flow_run_id = flow_run_id
+    session.flush()
+
+
+# --- what the lifecycle flow reads at the start of each pass ----------------------------------
+
+
+@dataclass(frozen=True)
+class PendingEvent:
+    event_id: int
+    seq: int
+    type: str
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a mentorship stands, read fresh from the database on every (re)start of its run."""
+
+    mentorship_id: int
+    stage: str
+    mentee_id: int
+    mentor_id: int
+    processed_seq: int
+    pending: tuple[PendingEvent, ...]
+
+    @property
+    def finished(self) -> bool:
+        return self.stage in FINISHED_STAGES
+
+
+def position(session: Session, mentorship_id: int) -> Position:
+    mentorship = session.get_one(Mentorship, mentorship_id, populate_existing=True)
+    return Position(
+        mentorship_id=mentorship.id,
+        stage=mentorship.stage,
+        mentee_id=mentorship.mentee_id,
+        mentor_id=mentorship.mentor_id,
+        processed_seq=mentorship.processed_seq,
+        pending=tuple(
+            PendingEvent(event_id=e.id, seq=e.seq, type=e.type)
+            for e in pending_events(session, mentorship_id)
+        ),
+    )
+
+
+# --- what operators see in the Prefect UI ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    seq: int
+    type: str
+    occurred_at: datetime
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    mentorship_id: int
+    stage: str
+    mentee: str
+    mentor: str
+    waiting_for: dict[str, Any] | None
+    last_seq: int
+    processed_seq: int
+    timeline: tuple[TimelineEntry, ...]  # newest last, at most TIMELINE_LENGTH
+
+
+def run_status(session: Session, mentorship_id: int) -> RunStatus:
+    mentorship = session.get_one(Mentorship, mentorship_id, populate_existing=True)
+    names = {
+        mentorship.mentee_id: mentorship.mentee.display_name,
+        mentorship.mentor_id: mentorship.mentor.display_name,
+    }
+    recent = list(
+        session.scalars(
+            select(Event)
+            .where(Event.mentorship_id == mentorship_id)
+            .order_by(Event.seq.desc())
+            .limit(TIMELINE_LENGTH)
+        )
+    )
+    return RunStatus(
+        mentorship_id=mentorship.id,
+        stage=mentorship.stage,
+        mentee=mentorship.mentee.display_name,
+        mentor=mentorship.mentor.display_name,
+        waiting_for=_waiting_for(session, mentorship),
+        last_seq=mentorship.last_seq,
+        processed_seq=mentorship.processed_seq,
+        timeline=tuple(
+            TimelineEntry(
+                seq=e.seq,
+                type=e.type,
+                occurred_at=e.occurred_at,
+                actor=names.get(e.actor_id) if e.actor_id is not None else None,
+            )
+            for e in reversed(recent)
+        ),
+    )
+
+
+def _waiting_for(session: Session, mentorship: Mentorship) -> dict[str, Any] | None:
+    # TODO(lead): services.mentorships.waiting_for is being written; once it exists, call it
+    # directly and drop this guard.
+    try:
+        from services.mentorships import waiting_for  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    result: dict[str, Any] | None = waiting_for(session, mentorship)
+    return result

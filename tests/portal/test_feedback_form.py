@@ -1,0 +1,72 @@
+"""The feedback form behind the link in a feedback-request mail, in real Chromium."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from models import Event, Feedback
+from models.settings import Settings
+from services.feedback_links import feedback_path
+from tests.support import Clock, Journey, People
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def held(db: Engine, clock: Clock, people: People) -> tuple[Journey, int]:
+    journey = Journey(db, clock, people.mentee("Tara Mentee"), people.mentor("Mira Mentor"))
+    meeting_id = journey.request().accept().hold_meeting()
+    return journey, meeting_id
+
+
+def link(settings: Settings, live_url: str, meeting_id: int, user_id: int) -> str:
+    return live_url + feedback_path(
+        settings.secret_key, target="meeting", target_id=meeting_id, user_id=user_id
+    )
+
+
+def test_a_participant_rates_a_meeting_from_the_mail_link(
+    page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine, woken: list[int]
+) -> None:
+    journey, meeting_id = held
+    page.goto(link(settings, live_url, meeting_id, journey.mentee_id))
+    expect(page.get_by_role("heading")).to_have_text("Your feedback")
+    expect(page.get_by_text("Tara Mentee & Mira Mentor")).to_be_visible()
+    page.get_by_label("4").check()
+    page.get_by_label("Comment (optional)").fill("Very helpful, thank you!")
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.get_by_role("status")).to_contain_text("Thank you, Tara Mentee!")
+
+    with Session(db) as s:
+        saved = s.scalars(select(Feedback)).all()
+        assert [(f.author_id, f.meeting_id, f.rating, f.comment) for f in saved] == [
+            (journey.mentee_id, meeting_id, 4, "Very helpful, thank you!")
+        ]
+        assert s.scalar(select(Event.type).order_by(Event.id.desc()).limit(1)) == "feedback.given"
+    assert woken == [journey.mentorship_id]
+
+    # the same link again: the rules refuse a second answer, and say so
+    page.goto(link(settings, live_url, meeting_id, journey.mentee_id))
+    page.get_by_label("5").check()
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.get_by_role("alert")).to_contain_text("You already gave feedback on this meeting.")
+    with Session(db) as s:
+        assert len(s.scalars(select(Feedback)).all()) == 1
+
+
+def test_a_tampered_link_is_refused(
+    page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine
+) -> None:
+    journey, meeting_id = held
+    forged = link(settings, live_url, meeting_id, journey.mentee_id).replace(
+        f"token={journey.mentee_id}.", f"token={journey.mentor_id}."
+    )
+    response = page.goto(forged)
+    assert response is not None
+    assert response.status == 404
+    expect(page.get_by_role("alert")).to_contain_text("This feedback link is not valid")
+    with Session(db) as s:
+        assert s.scalars(select(Feedback)).all() == []
