@@ -19,7 +19,7 @@ from models import Meeting, Mentorship, User
 from services import meetings
 from services.errors import DomainError
 from services.feedback_links import Target, verify_feedback_token
-from services.i18n import translate
+from services.i18n import _, translate
 
 router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
 Token = Annotated[str, Query(max_length=200)]
@@ -68,7 +68,8 @@ def _answer(
         return _page(request, 404, invalid=True)
     context: dict[str, Any] = {"user": user, "mentorship": mentorship, "meeting": meeting, "token": token}
     if not 1 <= rating <= 5:
-        return _page(request, 422, error="Please choose a rating from 1 to 5.", **context)
+        detail = translate(_("Please choose a rating from 1 to 5."), request_locale(request))
+        return _page(request, 422, error=detail, **context)
     try:
         if meeting is not None:
             meetings.give_feedback(session, user, meeting.id, rating=rating, comment=comment, now=now)
