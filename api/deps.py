@@ -82,7 +82,9 @@ def parse_if_match(value: str | None) -> int | None:
         return None
     raw = value.strip().removeprefix("W/").strip('"')
     if not raw.isdigit():
-        raise Invalid(_("If-Match must be the version number you read, e.g. If-Match: 3."))
+        raise Invalid(
+            _("If-Match must be the version number you read, e.g. If-Match: 3."), loc=("header", "if-match")
+        )
     return int(raw)
 
 
@@ -149,7 +151,10 @@ def get_write(
         earlier = find_response(session, user_id=user.id, key=idempotency_key)
         if earlier is not None:
             if earlier.request_hash != fingerprint:
-                raise Invalid(_("This Idempotency-Key was used for a different request."))
+                raise Invalid(
+                    _("This Idempotency-Key was used for a different request."),
+                    loc=("header", "idempotency-key"),
+                )
             raise IdempotentReplay(earlier.status_code, earlier.body)
     return Write(request, session, user, now, idempotency_key, fingerprint, parse_if_match(if_match))
 

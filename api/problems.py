@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import request_locale
 from api.schemas.common import FieldError, Problem
-from services.errors import DomainError
+from services.errors import DomainError, Invalid
 from services.i18n import SOURCE_LANGUAGE, _, translate
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         language = request_locale(request)
         detail = translate(exc.message, language, **exc.params)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(exc.status, detail, headers=headers, language=language)
+        errors = None
+        if isinstance(exc, Invalid) and exc.loc:  # 422s name the input at fault
+            loc: list[str | int] = list(exc.loc)
+            field = ".".join(exc.loc[1:]) or exc.loc[0]
+            errors = [FieldError(loc=loc, field=field, msg=detail, type="value_error")]
+        return problem_response(exc.status, detail, errors=errors, headers=headers, language=language)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

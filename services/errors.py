@@ -49,5 +49,12 @@ class PreconditionFailed(DomainError):
 
 
 class Invalid(DomainError):
+    """Input the rules refuse; ``loc`` names it like a validation error does, e.g.
+    ``("body", "mentor_id")`` or ``("header", "if-match")``, for the problem's ``errors``."""
+
     status = 422
     title = "Invalid input"
+
+    def __init__(self, message: str, *, loc: tuple[str, ...] = (), **params: object) -> None:
+        super().__init__(message, **params)
+        self.loc = loc

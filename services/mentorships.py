@@ -26,7 +26,7 @@ def request_mentorship(
     # Lock the mentor's row: requests to one mentor queue up, so capacity holds under load.
     mentor = session.scalar(select(User).where(User.id == mentor_id).with_for_update(of=User))
     if mentor is None or not mentor.has_role(Role.MENTOR):
-        raise Invalid(_("There is no mentor with id {id}."), id=mentor_id)
+        raise Invalid(_("There is no mentor with id {id}."), id=mentor_id, loc=("body", "mentor_id"))
     if _open_between(session, mentee.id, mentor_id) is not None:
         raise Conflict(_("You already have an open request or mentorship with this mentor."))
     if free_capacity(session, mentor) <= 0:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from api.deps import CurrentUser, Now, Operator, SessionDep, WriteDep
+from api.deps import CurrentUser, Operator, SessionDep, WriteDep
 from api.problems import problems
 from api.schemas.users import (
     AchievementRead,
@@ -26,18 +26,17 @@ router = APIRouter(tags=["users"])
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
-def create_user(body: UserCreate, session: SessionDep, operator: Operator, now: Now) -> UserRead:
+def create_user(body: UserCreate, _operator: Operator, write: WriteDep) -> UserRead:
     """Operators add participants and other operators."""
     user = users.create_user(
-        session,
+        write.session,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
         roles=body.roles,
-        now=now,
+        now=write.now,
     )
-    session.commit()
-    return UserRead.of(user)
+    return write.done(UserRead.of(user), status_code=201)
 
 
 @router.get("/me", responses=problems())
@@ -46,7 +45,7 @@ def me(user: CurrentUser) -> UserRead:
 
 
 @router.put("/me/profile", responses=problems(403))
-def update_profile(body: ProfileUpdate, user: CurrentUser, session: SessionDep, now: Now) -> UserRead:
+def update_profile(body: ProfileUpdate, write: WriteDep) -> UserRead:
     """Change the bio, the mentee part (goals, topics) or the mentor part (offer, topics, capacity)."""
     change = users.ProfileUpdate(
         bio=body.bio,
@@ -56,9 +55,8 @@ def update_profile(body: ProfileUpdate, user: CurrentUser, session: SessionDep, 
         mentor_topics=body.mentor.topics if body.mentor else None,
         mentor_capacity=body.mentor.capacity if body.mentor else None,
     )
-    users.update_profile(session, user, change, now=now)
-    session.commit()
-    return UserRead.of(user)
+    users.update_profile(write.session, write.user, change, now=write.now)
+    return write.done(UserRead.of(write.user))
 
 
 @router.get("/mentors", responses=problems())

@@ -1,0 +1,100 @@
+"""Operators: every mentorship, filterable, and the program's figures."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.helpers import Flow, invalid, problem
+from tests.support import Clock, People, Person
+
+
+def ids(client: TestClient, operator: Person, query: str = "") -> list[int]:
+    r = client.get(f"/api/admin/mentorships{query}", headers=operator.auth)
+    assert r.status_code == 200, r.text
+    return [m["id"] for m in r.json()]
+
+
+def test_listing_with_stage_and_waiting_for_filters(client: TestClient, operator: Person, flow: Flow) -> None:
+    requested = flow.pair("requested")
+    intro = flow.pair("intro")  # waits for the mentee to propose the intro meeting
+    pending = flow.pair("intro")
+    flow.draft(pending)
+    flow.submit(pending)  # waits for the mentor to approve v1
+    ended = flow.pair("ended")
+
+    assert ids(client, operator) == sorted([requested.id, intro.id, pending.id, ended.id], reverse=True)
+    assert ids(client, operator, "?stage=requested") == [requested.id]
+    assert ids(client, operator, "?stage=intro") == [pending.id, intro.id]
+    assert ids(client, operator, "?stage=ended") == [ended.id]
+    assert ids(client, operator, "?stage=completed") == []
+    assert ids(client, operator, "?waiting_for=mentor") == [pending.id, requested.id]
+    assert ids(client, operator, "?waiting_for=mentee") == [intro.id]
+    assert ids(client, operator, "?waiting_for=approve_agreement") == [pending.id]
+    assert ids(client, operator, "?stage=intro&waiting_for=mentor") == [pending.id]
+    assert ids(client, operator, "?waiting_for=nobody") == []
+    listing = client.get("/api/admin/mentorships?stage=intro", headers=operator.auth).json()
+    by_id = {m["id"]: m for m in listing}
+    assert by_id[pending.id]["waiting_for"]["what"] == "approve agreement v1"
+    assert by_id[pending.id] == client.get(pending.url, headers=operator.auth).json()
+    invalid(client.get("/api/admin/mentorships?stage=sleeping", headers=operator.auth), "stage")
+
+
+def test_stats_count_stages_meetings_feedback_and_overdue(
+    client: TestClient, operator: Person, clock: Clock, flow: Flow
+) -> None:
+    empty = client.get("/api/admin/stats", headers=operator.auth)
+    assert empty.status_code == 200, empty.text
+    assert set(empty.json()["per_stage"]) == {
+        "requested",
+        "intro",
+        "active",
+        "closing",
+        "completed",
+        "declined",
+        "withdrawn",
+        "ended",
+    }
+    assert sum(empty.json()["per_stage"].values()) == 0
+    assert empty.json()["meetings_held"] == 0
+    assert empty.json()["feedback_average"] is None
+
+    flow.pair("requested")
+    flow.pair("declined")
+    working = flow.pair("intro")
+    m1 = flow.held_meeting(working)
+    m2 = flow.held_meeting(working)
+    flow.ok("POST", f"/api/meetings/{m1['id']}/feedback", working.mentee, 201, json={"rating": 5})
+    flow.ok("POST", f"/api/meetings/{m2['id']}/feedback", working.mentee, 201, json={"rating": 4})
+    flow.ok("POST", f"/api/meetings/{m1['id']}/feedback", working.mentor, 201, json={"rating": 2})
+    active = flow.pair("active")
+    flow.draft(active, planned_meetings=9)
+    flow.submit(active)  # an amendment waits for the mentor
+    flow.propose(active, days=1)  # a proposal nobody confirms
+    flow.confirmed(working, days=0.5)  # a meeting nobody confirms having attended
+
+    stats = client.get("/api/admin/stats", headers=operator.auth).json()
+    assert stats["per_stage"]["requested"] == 1
+    assert stats["per_stage"]["declined"] == 1
+    assert stats["per_stage"]["intro"] == 1
+    assert stats["per_stage"]["active"] == 1
+    assert stats["meetings_held"] == 2
+    assert stats["feedback_count"] == 3
+    assert stats["feedback_average"] == pytest.approx(11 / 3, abs=0.01)
+    assert stats["feedback_average_by_role"]["mentee"] == pytest.approx(4.5)
+    assert stats["feedback_average_by_role"]["mentor"] == pytest.approx(2.0)
+    assert all(v == 0 for v in stats["overdue"].values()), stats["overdue"]
+
+    clock.advance(days=4)
+    overdue = client.get("/api/admin/stats", headers=operator.auth).json()["overdue"]
+    assert overdue["requests_unanswered"] == 1
+    assert overdue["agreements_waiting"] == 1
+    assert overdue["meetings_unconfirmed"] == 1
+    assert overdue["attendance_missing"] == 1
+
+
+@pytest.mark.parametrize("role", ["mentee", "mentor"])
+def test_only_operators(client: TestClient, people: People, role: str) -> None:
+    person = people.mentee() if role == "mentee" else people.mentor()
+    for url in ("/api/admin/mentorships", "/api/admin/stats", "/api/admin/mentorships?stage=intro"):
+        problem(client.get(url, headers=person.auth), 403, detail="operator")

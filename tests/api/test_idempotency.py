@@ -1,0 +1,166 @@
+"""``Idempotency-Key``: the same key and body again returns the first answer and changes
+nothing; the same key with another body is refused; keys belong to one user."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.helpers import TERMS, Flow, invalid, meeting_body, problem
+from tests.support import Clock, People
+
+REPLAYED = "idempotent-replayed"
+
+
+def test_a_repeated_request_returns_the_first_response_and_writes_nothing(
+    client: TestClient, people: People, flow: Flow, woken: list[int]
+) -> None:
+    mentee, mentor = people.mentee(), people.mentor()
+    headers = {**mentee.auth, "Idempotency-Key": "req-1"}
+    body = {"mentor_id": mentor.id, "message": "Hi"}
+    first = client.post("/api/mentorships", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert REPLAYED not in first.headers
+    mid = first.json()["id"]
+    events = client.get(f"/api/mentorships/{mid}/events", headers=mentee.auth).json()
+    assert woken == [mid]
+
+    again = client.post("/api/mentorships", json=body, headers={**mentee.auth, "Idempotency-Key": "req-1"})
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers[REPLAYED] == "true"
+    assert again.headers["content-type"].startswith("application/json")
+    assert [m["id"] for m in client.get("/api/mentorships", headers=mentee.auth).json()] == [mid]
+    assert client.get(f"/api/mentorships/{mid}/events", headers=mentee.auth).json() == events
+    assert woken == [mid]  # the engine is not woken for a replay
+
+
+def test_a_replayed_decision_is_not_refused_as_already_decided(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("requested")
+    headers = {**p.mentor.auth, "Idempotency-Key": "accept-it"}
+    first = client.post(f"{p.url}/accept", headers=headers)
+    assert first.status_code == 200
+    before = flow.state(p)
+    again = client.post(f"{p.url}/accept", headers=headers)
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert again.headers[REPLAYED] == "true"
+    assert flow.state(p) == before
+    # without the key it is a new request, refused by the rules
+    problem(client.post(f"{p.url}/accept", headers=p.mentor.auth), 409)
+
+
+def test_replays_for_every_kind_of_write(client: TestClient, clock: Clock, flow: Flow) -> None:
+    p = flow.pair("intro")
+    steps = [
+        ("PUT", f"{p.url}/agreement", p.mentee, TERMS, 200),
+        ("POST", f"{p.url}/agreement/submit", p.mentee, None, 200),
+        ("POST", f"{p.url}/agreement/approve", p.mentor, {"version": 1}, 200),
+        ("POST", f"{p.url}/meetings", p.mentee, meeting_body(clock, days=1), 201),
+    ]
+    for n, (method, url, who, body, status) in enumerate(steps):
+        headers = {**who.auth, "Idempotency-Key": f"step-{n}"}
+        first = client.request(method, url, json=body, headers=headers)
+        assert first.status_code == status, first.text
+        before = flow.state(p)
+        again = client.request(method, url, json=body, headers=headers)
+        assert (again.status_code, again.json()) == (status, first.json()), url
+        assert flow.state(p) == before
+    meeting_id = first.json()["id"]
+    for n, (url, who, body, status) in enumerate(
+        [
+            (f"/api/meetings/{meeting_id}/confirm", p.mentor, None, 200),
+            (f"/api/meetings/{meeting_id}/attendance", p.mentee, {"attended": True}, 200),
+            (f"/api/meetings/{meeting_id}/feedback", p.mentee, {"rating": 4}, 201),
+        ]
+    ):
+        if n == 1:
+            clock.advance(days=1, minutes=1)
+        headers = {**who.auth, "Idempotency-Key": f"meeting-{n}"}
+        first = client.post(url, json=body, headers=headers)
+        assert first.status_code == status, first.text
+        before = flow.state(p)
+        again = client.post(url, json=body, headers=headers)
+        assert (again.status_code, again.json()) == (status, first.json()), url
+        assert flow.state(p) == before
+
+
+def test_the_same_key_with_another_body_is_refused(
+    client: TestClient, people: People, woken: list[int]
+) -> None:
+    mentee, mentor, other = people.mentee(), people.mentor(), people.mentor()
+    headers = {**mentee.auth, "Idempotency-Key": "k"}
+    assert (
+        client.post(
+            "/api/mentorships", json={"mentor_id": mentor.id, "message": "Hi"}, headers=headers
+        ).status_code
+        == 201
+    )
+    woken.clear()
+    r = client.post("/api/mentorships", json={"mentor_id": other.id, "message": "Hi"}, headers=headers)
+    problem(r, 422, detail="idempotency-key")
+    invalid(r, "idempotency-key")
+    # nor for another operation
+    problem(client.post("/api/mentorships/1/withdraw", headers=headers), 422)
+    assert len(client.get("/api/mentorships", headers=mentee.auth).json()) == 1
+    assert client.get("/api/mentorships", headers=other.auth).json() == []
+    assert woken == []
+
+
+def test_keys_belong_to_their_user(client: TestClient, people: People) -> None:
+    mentor = people.mentor(capacity=5)
+    ids = set()
+    for mentee in (people.mentee(), people.mentee()):
+        r = client.post(
+            "/api/mentorships",
+            json={"mentor_id": mentor.id, "message": "Hi"},
+            headers={**mentee.auth, "Idempotency-Key": "shared-key"},
+        )
+        assert r.status_code == 201, r.text
+        assert "idempotent-replayed" not in r.headers
+        assert r.json()["mentee"]["id"] == mentee.id
+        ids.add(r.json()["id"])
+    assert len(ids) == 2
+
+
+def test_a_refused_request_is_not_remembered(client: TestClient, flow: Flow) -> None:
+    """Only accepted writes are stored: after a refusal the key may be used again."""
+    p = flow.pair("requested")
+    headers = {**p.mentee.auth, "Idempotency-Key": "try"}
+    problem(client.post(f"{p.url}/accept", headers=headers), 409)
+    r = client.post(f"{p.url}/withdraw", headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["stage"] == "withdrawn"
+
+
+def test_an_overlong_key_is_invalid(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("requested")
+    r = client.post(f"{p.url}/accept", headers={**p.mentor.auth, "Idempotency-Key": "k" * 201})
+    invalid(r, "idempotency-key")
+    assert client.get(p.url, headers=p.mentor.auth).json()["stage"] == "requested"
+
+
+@pytest.mark.parametrize("op", ["create user", "update profile", "read notification"])
+def test_writes_outside_mentorships_replay_too(client: TestClient, people: People, op: str) -> None:
+    operator, mentor = people.operator(), people.mentor()
+    method, url, who, body = {
+        "create user": (
+            "POST",
+            "/api/users",
+            operator,
+            {
+                "email": "new@example.org",
+                "password": "long enough",
+                "display_name": "New",
+                "roles": ["mentee"],
+            },
+        ),
+        "update profile": ("PUT", "/api/me/profile", mentor, {"mentor": {"capacity": 4}}),
+        "read notification": ("POST", "/api/me/notifications/999999/read", mentor, None),
+    }[op]
+    headers = {**who.auth, "Idempotency-Key": "once"}
+    first = client.request(method, url, json=body, headers=headers)
+    again = client.request(method, url, json=body, headers=headers)
+    assert again.status_code == first.status_code, (first.text, again.text)
+    assert again.json() == first.json()
+    if first.status_code < 400:
+        assert again.headers.get(REPLAYED) == "true"

@@ -1,0 +1,118 @@
+"""The OpenAPI document describes every contract operation and its problems; health checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from api.app import create_app
+from models.settings import get_settings
+from tests.api.helpers import CONTRACT, Operation
+
+# What each kind of write can answer besides success (besides 401 and 422, which every
+# operation documents).
+LIFECYCLE = {403, 404, 409}
+
+
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    app = create_app(get_settings(), engine=create_engine("sqlite://"))
+    with TestClient(app) as c:
+        r = c.get("/openapi.json")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("op", CONTRACT, ids=str)
+def test_every_contract_operation_is_described(openapi: dict[str, Any], op: Operation) -> None:
+    paths = openapi["paths"]
+    assert op.path in paths, f"{op} missing from /openapi.json"
+    described = paths[op.path].get(op.method.lower())
+    assert described is not None, f"{op} missing from /openapi.json"
+    responses = described["responses"]
+    assert any(code.startswith("2") for code in responses), op
+    assert "401" in responses, op
+    if op.body is not None or op.path.endswith(("{mentorship_id}", "{meeting_id}")):
+        assert "422" in responses, op
+    for code, response in responses.items():
+        if code.startswith(("4", "5")):
+            content = response.get("content", {})
+            assert "application/problem+json" in content, (op, code)
+    if op.body is not None:
+        assert "requestBody" in described, op
+    if "{" in op.path:
+        assert "404" in responses, op
+
+
+LIFECYCLE_WRITES = [
+    o for o in CONTRACT if o.write and o.path.startswith(("/api/mentorships", "/api/meetings"))
+]
+
+
+@pytest.mark.parametrize("op", LIFECYCLE_WRITES, ids=str)
+def test_lifecycle_writes_document_their_refusals(openapi: dict[str, Any], op: Operation) -> None:
+    responses = openapi["paths"][op.path][op.method.lower()]["responses"]
+    missing = {str(s) for s in LIFECYCLE | {401, 422}} - set(responses)
+    if op.path == "/api/mentorships":
+        missing.discard("404")  # a request names no existing mentorship
+    assert not missing, (str(op), missing)
+
+
+def test_other_writes_document_their_refusals(openapi: dict[str, Any]) -> None:
+    paths = openapi["paths"]
+    assert {"401", "403", "409", "422"} <= set(paths["/api/users"]["post"]["responses"])
+    assert {"401", "403", "422"} <= set(paths["/api/me/profile"]["put"]["responses"])
+    assert {"401", "404"} <= set(paths["/api/me/notifications/{notification_id}/read"]["post"]["responses"])
+    assert {"401", "422"} <= set(paths["/api/auth/token"]["post"]["responses"])
+    assert "application/x-www-form-urlencoded" in (paths["/api/auth/token"]["post"]["requestBody"]["content"])
+
+
+def test_the_problem_schema_is_described(openapi: dict[str, Any]) -> None:
+    problem = openapi["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail", "errors"} <= set(problem["properties"])
+    schemes = openapi["components"]["securitySchemes"]
+    assert any(s.get("type") == "oauth2" for s in schemes.values())
+
+
+def test_liveness_and_readiness(client: TestClient) -> None:
+    r = client.get("/healthz")
+    assert (r.status_code, r.json()["status"]) == (200, "ok")
+    r = client.get("/readyz")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "ok"
+    assert r.json()["database"] == "ok"
+    assert "engine" in r.json()
+
+
+def test_unknown_paths_are_problems_too(client: TestClient) -> None:
+    r = client.get("/api/nothing-here")
+    assert r.status_code == 404
+    assert r.headers["content-type"].startswith("application/problem+json")
+    r = client.delete("/api/me")
+    assert r.status_code == 405
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+VERSIONED_WRITES = [
+    o
+    for o in LIFECYCLE_WRITES
+    if not o.path.endswith(("/meetings", "/feedback")) and o.path != "/api/mentorships"
+]
+
+
+@pytest.mark.parametrize("op", VERSIONED_WRITES, ids=str)
+def test_writes_on_versioned_things_document_if_match_and_412(openapi: dict[str, Any], op: Operation) -> None:
+    described = openapi["paths"][op.path][op.method.lower()]
+    assert "412" in described["responses"], op
+    headers = {p["name"].lower() for p in described.get("parameters", []) if p["in"] == "header"}
+    assert {"if-match", "idempotency-key"} <= headers, (str(op), headers)
+
+
+@pytest.mark.parametrize("op", [o for o in CONTRACT if o.write and o.path != "/api/auth/token"], ids=str)
+def test_every_write_documents_the_idempotency_key(openapi: dict[str, Any], op: Operation) -> None:
+    described = openapi["paths"][op.path][op.method.lower()]
+    headers = {p["name"].lower() for p in described.get("parameters", []) if p["in"] == "header"}
+    assert "idempotency-key" in headers, str(op)

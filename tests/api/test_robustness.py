@@ -1,0 +1,102 @@
+"""Never 500 for anything a client sends: ids beyond any range, characters a database cannot
+store, bodies that are not JSON. Refusals are problems and write nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.helpers import TERMS, Flow, meeting_body, problem
+from tests.support import Clock, People
+
+HUGE = [2**31, 2**63, 2**70]
+
+
+def _refused_or_not_found(r: Any) -> None:
+    """Not found, invalid, or (an agreement version that does not exist) a conflict."""
+    assert r.status_code in (404, 409, 422), r.text
+    problem(r, r.status_code)
+
+
+@pytest.mark.parametrize("big", HUGE, ids=["2^31", "2^63", "2^70"])
+def test_ids_beyond_range_are_a_clear_4xx(client: TestClient, people: People, flow: Flow, big: int) -> None:
+    p = flow.pair("intro")
+    before = flow.state(p)
+    for url in (
+        f"/api/mentorships/{big}",
+        f"/api/mentorships/{big}/events",
+        f"/api/mentorships/{big}/agreement",
+        f"/api/meetings/{big}",
+        f"/api/meetings/{big}/calendar.ics",
+        f"/api/certificates/{big}.pdf",
+    ):
+        _refused_or_not_found(client.get(url, headers=p.mentee.auth))
+    for url, body in (
+        (f"/api/mentorships/{big}/accept", None),
+        (f"/api/meetings/{big}/confirm", None),
+        (f"/api/me/notifications/{big}/read", None),
+        (f"{p.url}/agreement/approve", {"version": big}),
+    ):
+        _refused_or_not_found(client.post(url, json=body, headers=p.mentor.auth))
+    _refused_or_not_found(
+        client.post("/api/mentorships", json={"mentor_id": big, "message": "x"}, headers=people.mentee().auth)
+    )
+    assert flow.state(p) == before
+
+
+def test_text_with_a_nul_character_is_stored_or_refused_but_never_breaks(
+    client: TestClient, clock: Clock, flow: Flow
+) -> None:
+    p = flow.pair("intro")
+    before = flow.state(p)
+    r = client.put(f"{p.url}/agreement", json={**TERMS, "notes": "a\x00b"}, headers=p.mentee.auth)
+    if r.status_code != 200:
+        problem(r, 422)
+        assert flow.state(p) == before
+    r = client.post(f"{p.url}/meetings", json=meeting_body(clock, agenda="x\x00y"), headers=p.mentee.auth)
+    assert r.status_code in (201, 422), r.text
+    # the pair still works afterwards
+    assert flow.propose(p)["status"] == "proposed"
+
+
+NOT_JSON = {
+    "broken json": (b"{not json", "application/json"),
+    "not utf-8": (b"\xff\xfe\x00", "application/json"),
+    "array": (b"[1, 2]", "application/json"),
+    "form": (b"mentor_id=1", "application/x-www-form-urlencoded"),
+    "empty": (b"", "application/json"),
+}
+
+
+def test_bodies_that_are_not_the_expected_json_are_invalid(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("intro")
+    before = flow.state(p)
+    for case, (content, ctype) in NOT_JSON.items():
+        r = client.post(
+            f"{p.url}/meetings", content=content, headers={**p.mentee.auth, "content-type": ctype}
+        )
+        if case == "not utf-8":
+            # undecodable: 400 "error parsing the body" is as clear as a 422
+            assert r.status_code in (400, 422), r.text
+            problem(r, r.status_code)
+        else:
+            assert r.status_code == 422, (case, r.text)
+            assert problem(r, 422)["errors"], case
+    assert flow.state(p) == before
+
+
+def test_timestamps_carry_an_offset(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("intro")
+    m = flow.propose(p)
+    body = client.get(p.url, headers=p.mentee.auth).json()
+    stamps = [
+        body["requested_at"],
+        body["accepted_at"],
+        body["last_activity_at"],
+        m["starts_at"],
+        *(e["occurred_at"] for e in flow.events(p)),
+    ]
+    for stamp in stamps:
+        assert stamp.endswith(("Z", "+00:00")) or stamp[-6] in "+-", stamp
