@@ -112,9 +112,16 @@ def run(*, with_engine: bool = True) -> int:
         else:
             os.environ["MENTORFLOW_ENGINE"] = "off"
         _print_urls(settings, with_engine)
+        # uvicorn re-raises the SIGTERM it caught once it has shut down; turn it into an
+        # exit that unwinds this ExitStack, so the server, runner and sink stop with us.
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run("api.main:app", host=settings.host, port=settings.port, log_level="warning")
     say("stopped")
     return 0
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _print_urls(settings: Settings, with_engine: bool) -> None:
