@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 
 from api.deps import IdempotentReplay
 from api.engine import notify_engine
+from api.portal import router as portal_router
 from api.problems import install_problem_handlers
 from api.routers import (
     admin,
@@ -68,5 +69,6 @@ def create_app(
         app.include_router(module.router, prefix="/api")
     app.include_router(certificates.public)
     app.include_router(feedback_form.router)
+    app.include_router(portal_router)
     app.include_router(health.router)
     return app

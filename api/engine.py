@@ -21,7 +21,7 @@ from uuid import UUID
 
 from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
-from prefect.exceptions import NotPausedError, ObjectNotFound
+from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import resume_flow_run
 from sqlalchemy import Engine
 
@@ -32,9 +32,10 @@ from services.engine_state import LIFECYCLE_DEPLOYMENT, EngineTarget
 log = logging.getLogger(__name__)
 
 ENGINE_SETTING = "MENTORFLOW_ENGINE"
-#: A wake that finds the run mid-pass (``NotPausedError``) tries again after these pauses;
-#: a pass suspends within about a second, and the reconciler covers anything longer.
-WAKE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0)
+#: A wake that finds the run mid-pass (``NotPausedError``), or loses a race with another wake
+#: of the same suspension (HTTP 409: both tried to store the input), tries again after these
+#: pauses; a pass suspends within a few seconds, and the reconciler covers anything longer.
+WAKE_RETRY_DELAYS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
 
 
 def engine_enabled() -> bool:
@@ -43,7 +44,8 @@ def engine_enabled() -> bool:
 
 @cache
 def _background() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=4, thread_name_prefix="engine-notify")
+    # Threads mostly sleep between wake retries, so a burst of facts needs a few of them.
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="engine-notify")
 
 
 def notify_engine(mentorship_id: int, *, db: Engine | None = None) -> Future[None] | None:
@@ -65,8 +67,8 @@ def _start_or_wake(mentorship_id: int, db: Engine | None) -> None:
             start_lifecycle(mentorship_id, db=db)
         else:
             wake(mentorship_id, db=db)
-    except Exception:  # best effort by design: the reconciler catches up
-        log.warning("engine not told about mentorship %s", mentorship_id, exc_info=True)
+    except Exception as error:  # best effort by design: the reconciler catches up
+        log.warning("engine not told about mentorship %s: %r", mentorship_id, error)
 
 
 def start_lifecycle(
@@ -79,16 +81,17 @@ def start_lifecycle(
     """
     name = engine_state.run_name(mentorship_id)
     try:
-        run: FlowRun = run_deployment(  # type: ignore[assignment]  # sync call: not a coroutine
+        run: FlowRun = run_deployment(  # type: ignore[assignment, call-arg]
             deployment,
             parameters={"mentorship_id": mentorship_id},
             flow_run_name=name,
             idempotency_key=name,
             as_subflow=False,
             timeout=0,
+            _sync=True,  # never a coroutine, even where a caller's thread runs an event loop
         )
-    except Exception:
-        log.warning("could not start the run for mentorship %s", mentorship_id, exc_info=True)
+    except Exception as error:
+        log.warning("could not start the run of mentorship %s: %r", mentorship_id, error)
         return None
     with session_scope(db) as session:
         engine_state.set_flow_run_id(session, mentorship_id, str(run.id))
@@ -109,14 +112,18 @@ def wake(mentorship_id: int, *, db: Engine | None = None) -> bool:
         if target.flow_run_id is None:
             return start_lifecycle(mentorship_id, db=db) is not None
         try:
-            resume_flow_run(UUID(target.flow_run_id), run_input={"seq": target.last_seq})
+            resume_flow_run(UUID(target.flow_run_id), run_input={"seq": target.last_seq}, _sync=True)  # type: ignore[call-arg]
             return True
         except ObjectNotFound:
             return start_lifecycle(mentorship_id, db=db) is not None
         except (NotPausedError, RuntimeError) as busy:  # mid-pass, or a concurrent wake won
             log.debug("run for mentorship %s busy: %s", mentorship_id, busy)
-        except Exception:
-            log.warning("could not wake the run of mentorship %s", mentorship_id, exc_info=True)
+        except PrefectHTTPStatusError as error:
+            if error.response.status_code != 409:  # 409: a concurrent wake stored its input first
+                log.warning("could not wake the run of mentorship %s: %r", mentorship_id, error)
+                return False
+        except Exception as error:
+            log.warning("could not wake the run of mentorship %s: %r", mentorship_id, error)
             return False
     log.info("run of mentorship %s stayed busy; the reconciler will wake it", mentorship_id)
     return False

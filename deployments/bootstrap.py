@@ -85,7 +85,8 @@ def main(argv: list[str]) -> int:
         os.execv(BIN / "mentorflow", [str(BIN / "mentorflow"), "up", *argv[2:]])
     if command == "test":
         ensure_chromium()
-        args = argv[2:] or ["-n", os.environ.get("MENTORFLOW_TEST_WORKERS", "2")]
+        # two workers; the engine tests share one Prefect server, so they stay on one worker
+        args = argv[2:] or ["-n", os.environ.get("MENTORFLOW_TEST_WORKERS", "2"), "--dist", "loadgroup"]
         return subprocess.call([str(PYTHON), "-m", "pytest", *args])
     sys.exit(f"unknown command {command!r}: use 'up' or 'test'")
 

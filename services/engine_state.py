@@ -17,7 +17,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from models import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship
+from services import progress
 from services.events import pending_events
+from services.i18n import translate
 
 LIFECYCLE_FLOW = "mentorship-lifecycle"
 LIFECYCLE_DEPLOYMENT_NAME = "lifecycle"
@@ -159,13 +161,13 @@ class RunStatus:
     stage: str
     mentee: str
     mentor: str
-    waiting_for: dict[str, Any] | None
+    waiting_for: dict[str, str] | None  # {who, what}
     last_seq: int
     processed_seq: int
     timeline: tuple[TimelineEntry, ...]  # newest last, at most TIMELINE_LENGTH
 
 
-def run_status(session: Session, mentorship_id: int) -> RunStatus:
+def run_status(session: Session, mentorship_id: int, *, now: datetime) -> RunStatus:
     mentorship = session.get_one(Mentorship, mentorship_id, populate_existing=True)
     names = {
         mentorship.mentee_id: mentorship.mentee.display_name,
@@ -184,7 +186,7 @@ def run_status(session: Session, mentorship_id: int) -> RunStatus:
         stage=mentorship.stage,
         mentee=mentorship.mentee.display_name,
         mentor=mentorship.mentor.display_name,
-        waiting_for=_waiting_for(session, mentorship),
+        waiting_for=_waiting_for(session, mentorship, now),
         last_seq=mentorship.last_seq,
         processed_seq=mentorship.processed_seq,
         timeline=tuple(
@@ -199,12 +201,9 @@ def run_status(session: Session, mentorship_id: int) -> RunStatus:
     )
 
 
-def _waiting_for(session: Session, mentorship: Mentorship) -> dict[str, Any] | None:
-    # TODO(lead): services.mentorships.waiting_for is being written; once it exists, call it
-    # directly and drop this guard.
-    try:
-        from services.mentorships import waiting_for  # type: ignore[attr-defined]
-    except ImportError:
+def _waiting_for(session: Session, mentorship: Mentorship, now: datetime) -> dict[str, str] | None:
+    """Who must do what next, in English (the Prefect UI is for operators)."""
+    waiting = progress.waiting_for(progress.snapshot(session, mentorship), now)
+    if waiting is None:
         return None
-    result: dict[str, Any] | None = waiting_for(session, mentorship)
-    return result
+    return {"who": waiting.who, "what": translate(waiting.what, "en", **waiting.params)}

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from sqlalchemy import Engine
 
 from api.app import create_app
 from models.settings import Settings
-from tests.support import Clock, serve_app
+from tests.support import Clock, Person, serve_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -48,3 +48,37 @@ def page(browser: Browser) -> Iterator[Page]:
 def live_url(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> Iterator[str]:
     with serve_app(create_app(settings, engine=db, clock=clock, on_fact=woken.append)) as url:
         yield url
+
+
+# --- participant portal --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def open_page(browser: Browser) -> Iterator[Callable[..., Page]]:
+    """Opens a page in a browser context of its own (own cookies: one signed-in person each)."""
+    contexts: list[BrowserContext] = []
+
+    def open_one(locale: str = "en-GB") -> Page:
+        context = browser.new_context(locale=locale)
+        context.set_default_timeout(5000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_one
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def sign_in(live_url: str) -> Callable[[Page, Person], None]:
+    """Signs ``person`` in on ``page``: from the login page it was sent to, or a fresh one."""
+
+    def sign_in(page: Page, person: Person) -> None:
+        if "/portal/login" not in page.url:
+            page.goto(f"{live_url}/portal/login")
+        page.locator("#email").fill(person.email)
+        page.locator("#password").fill(person.password)
+        page.locator("form[action='/portal/login'] button[type=submit]").click()
+        page.wait_for_url(lambda url: "/portal/login" not in url)
+
+    return sign_in

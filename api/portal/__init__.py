@@ -1,0 +1,15 @@
+"""The participant portal: server-rendered pages under ``/portal`` (Jinja2, a little CSS, no JS).
+
+Signed in with a cookie (``session.py``); every write goes through the same ``services``
+functions as the JSON API, commits, then tells the engine (``app.state.on_fact``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.portal import agreement, certificates, home, meetings, mentorship, sign_in
+
+router = APIRouter()
+for _pages in (sign_in, home, mentorship, agreement, meetings, certificates):
+    router.include_router(_pages.router, prefix="/portal", tags=["portal"], include_in_schema=False)

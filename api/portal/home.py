@@ -1,0 +1,109 @@
+"""The dashboard with notifications and achievements, and the mentor directory."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from api.portal import forms
+from api.portal.pages import Portal, PortalRoute, Posting, Reading
+from api.portal.texts import ACHIEVEMENTS, NOTICES, OTHER_ACHIEVEMENT, OTHER_NOTICE, say
+from api.portal.views import next_step
+from models import Role
+from services import catalogue, mentorships, notices, users
+from services.errors import NotFound
+from services.i18n import _
+from services.progress import snapshots, waiting_for
+
+router = APIRouter(route_class=PortalRoute)
+
+
+@router.get("", response_class=HTMLResponse)
+def dashboard(portal: Reading) -> Response:
+    return dashboard_page(portal)
+
+
+def dashboard_page(portal: Portal, *, error: str | None = None, status: int = 200) -> Response:
+    user, reader = portal.user, portal.reader
+    rows = [
+        {
+            "mentorship": snap.mentorship,
+            "other": snap.mentorship.mentor
+            if snap.mentorship.mentee_id == user.id
+            else snap.mentorship.mentee,
+            "side": snap.mentorship.side_of(user.id),
+            "next": next_step(waiting_for(snap, portal.now), snap.mentorship, user, reader),
+            "meeting": snap.next_meeting(portal.now),
+        }
+        for snap in snapshots(portal.session, mentorships.mentorships_of(portal.session, user))
+    ]
+    news = [
+        {
+            "notice": n,
+            "text": say(NOTICES.get(n.kind, OTHER_NOTICE), reader.language, **n.params),
+            "path": _portal_path(n.params.get("path")),
+        }
+        for n in notices.notifications_of(portal.session, user.id, limit=30)
+    ]
+    earned = [
+        (a, say(ACHIEVEMENTS.get(a.kind, OTHER_ACHIEVEMENT), reader.language, **a.params))
+        for a in notices.achievements_of(portal.session, user.id)
+    ]
+    return portal.page(
+        "portal/dashboard.html", status=status, error=error, rows=rows, news=news, earned=earned
+    )
+
+
+def _portal_path(path: object) -> str | None:
+    return path if isinstance(path, str) and path.startswith("/portal/") else None
+
+
+@router.post("/notifications/{notification_id}/read")
+def read_notification(notification_id: int, portal: Posting) -> Response:
+    def mark() -> None:
+        if notices.mark_read(portal.session, portal.user.id, notification_id, now=portal.now) is None:
+            raise NotFound(_("No such notification."))
+
+    def refused(message: str, status: int) -> Response:
+        return dashboard_page(portal, error=message, status=status)
+
+    return portal.act(mark, then="/portal?done=read#notifications", refused=refused)
+
+
+def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status: int = 200) -> Response:
+    topics = catalogue.topics(portal.session)
+    listing = users.mentor_directory(portal.session, topic=topic or None)
+    return portal.page(
+        "portal/mentors.html",
+        status=status,
+        error=error,
+        topic=topic,
+        topics=topics,
+        titles={t.slug: t.title for t in topics},
+        mentors=[entry for entry in listing if entry.user.id != portal.user.id],
+        can_request=portal.user.has_role(Role.MENTEE),
+        sent=portal.form if portal.form is not None else FormData(),
+    )
+
+
+@router.get("/mentors", response_class=HTMLResponse)
+def mentors(portal: Reading, topic: Annotated[str, Query(max_length=100)] = "") -> Response:
+    return mentors_page(portal, topic=topic.strip())
+
+
+@router.post("/mentors/{mentor_id}/request")
+def request_mentorship(mentor_id: int, portal: Posting) -> Response:
+    def send() -> int:
+        message = forms.message(portal.fields, portal.reader.language)
+        m = mentorships.request_mentorship(
+            portal.session, portal.user, mentor_id=mentor_id, message=message, now=portal.now
+        )
+        return m.id
+
+    def refused(message: str, status: int) -> Response:
+        return mentors_page(portal, topic=forms.text(portal.fields, "topic"), error=message, status=status)
+
+    return portal.act(send, then=lambda mid: f"/portal/mentorships/{mid}?done=requested", refused=refused)

@@ -1,0 +1,114 @@
+"""``/portal/mentorships/{id}``: where a mentorship stands, its meetings and timeline, and the
+decisions a participant takes on it (accept, decline, withdraw, end, propose a meeting)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from api.portal import forms
+from api.portal.pages import Portal, PortalRoute, Posting, Reading
+from api.portal.views import allowed_facts, meeting_view, next_step, split_meetings, timeline
+from services import catalogue, events, meetings, mentorships
+from services.access import visible_mentorship
+from services.lifecycle import Fact
+from services.progress import snapshot, waiting_for
+
+router = APIRouter(route_class=PortalRoute)
+
+
+def mentorship_page(
+    portal: Portal,
+    mentorship_id: int,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    sent: FormData | None = None,
+) -> Response:
+    """The page; after a refusal, ``sent`` refills the form that was sent."""
+    m = visible_mentorship(portal.session, mentorship_id, portal.user)
+    user, now = portal.user, portal.now
+    snap = snapshot(portal.session, m)
+    allowed = allowed_facts(m, user.id)
+    upcoming, past = split_meetings([meeting_view(x, m, user.id, now, allowed) for x in snap.meetings], now)
+    return portal.page(
+        "portal/mentorship.html",
+        status=status,
+        error=error,
+        m=m,
+        side=m.side_of(user.id),
+        other=m.mentor if m.mentee_id == user.id else m.mentee,
+        next=next_step(waiting_for(snap, now), m, user, portal.reader),
+        allowed=allowed,
+        facts=Fact,
+        current=snap.current_agreement,
+        pending=snap.pending_agreement,
+        held=snap.meetings_held,
+        upcoming=upcoming,
+        past=past,
+        timeline=timeline(events.events_of(portal.session, m.id), m, user.id, portal.reader),
+        topics=catalogue.topics(portal.session),
+        sent=sent if sent is not None else FormData(),
+        suggested_start=portal.reader.input_value(
+            (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
+        ),
+    )
+
+
+@router.get("/mentorships/{mentorship_id}", response_class=HTMLResponse)
+def show(mentorship_id: int, portal: Reading) -> Response:
+    return mentorship_page(portal, mentorship_id)
+
+
+def _decide(
+    portal: Portal, mentorship_id: int, fact: Fact, done: str, *, reason: str | None = ""
+) -> Response:
+    def decide() -> int:
+        why = None
+        if reason is not None:
+            why = forms.reason(portal.fields, portal.reader.language, required=fact is Fact.END)
+        mentorships.decide(portal.session, portal.user, mentorship_id, fact, now=portal.now, reason=why)
+        return mentorship_id
+
+    def refused(message: str, status: int) -> Response:
+        return mentorship_page(portal, mentorship_id, error=message, status=status, sent=portal.fields)
+
+    return portal.act(decide, then=f"/portal/mentorships/{mentorship_id}?done={done}", refused=refused)
+
+
+@router.post("/mentorships/{mentorship_id}/accept")
+def accept(mentorship_id: int, portal: Posting) -> Response:
+    return _decide(portal, mentorship_id, Fact.ACCEPT, "accepted", reason=None)
+
+
+@router.post("/mentorships/{mentorship_id}/decline")
+def decline(mentorship_id: int, portal: Posting) -> Response:
+    return _decide(portal, mentorship_id, Fact.DECLINE, "declined")
+
+
+@router.post("/mentorships/{mentorship_id}/withdraw")
+def withdraw(mentorship_id: int, portal: Posting) -> Response:
+    return _decide(portal, mentorship_id, Fact.WITHDRAW, "withdrawn", reason=None)
+
+
+@router.post("/mentorships/{mentorship_id}/end")
+def end(mentorship_id: int, portal: Posting) -> Response:
+    return _decide(portal, mentorship_id, Fact.END, "ended")
+
+
+@router.post("/mentorships/{mentorship_id}/meetings")
+def propose_meeting(mentorship_id: int, portal: Posting) -> Response:
+    def propose() -> int:
+        plan = forms.meeting_plan(portal.fields, portal.reader)
+        meetings.propose(portal.session, portal.user, mentorship_id, plan, now=portal.now)
+        return mentorship_id
+
+    def refused(message: str, status: int) -> Response:
+        return mentorship_page(portal, mentorship_id, error=message, status=status, sent=portal.fields)
+
+    return portal.act(
+        propose, then=f"/portal/mentorships/{mentorship_id}?done=proposed#meetings", refused=refused
+    )

@@ -1,0 +1,194 @@
+"""What every portal route shares: the request's context, rendering a page, answering a form.
+
+``PortalRoute`` turns what a route raises into pages: no session → the login page (with
+``?next=``), a form without the CSRF token → 403, a refusal of the rules (``DomainError``, e.g.
+another pair's mentorship: 404) → an error page in the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from api.deps import Now, SessionDep, SettingsDep
+from api.i18n import request_locale
+from api.portal.reader import Reader
+from api.portal.session import (
+    CSRF_FIELD,
+    FormDep,
+    FormRefused,
+    SignInRequired,
+    Visitor,
+    checked_visitor,
+    login_url,
+    signed_in,
+)
+from api.portal.texts import AGREEMENT_STATUSES, DONE, MEETING_STATUSES, MODES, STAGES, label, say
+from api.templating import templates
+from models import Role, User
+from models.settings import Settings
+from services.errors import DomainError
+from services.i18n import _, translate
+
+WORDS = {"stage": STAGES, "meeting": MEETING_STATUSES, "agreement": AGREEMENT_STATUSES, "mode": MODES}
+
+
+@dataclass
+class Portal:
+    """One portal request: who reads, in which language and zone, and the unit of work."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    now: datetime
+    visitor: Visitor
+    reader: Reader
+    form: FormData | None = None
+
+    @property
+    def user(self) -> User:
+        return self.visitor.user
+
+    @property
+    def fields(self) -> FormData:
+        """The posted form (its CSRF token already checked)."""
+        if self.form is None:
+            raise FormRefused
+        return self.form
+
+    def page(
+        self, template: str, *, status: int = 200, error: str | None = None, **context: Any
+    ) -> HTMLResponse:
+        done = self.request.query_params.get("done", "")
+        return render(
+            self.request,
+            template,
+            status=status,
+            me=self.user,
+            is_mentee=self.user.has_role(Role.MENTEE),
+            csrf=self.visitor.csrf,
+            reader=self.reader,
+            word=lambda table, code: label(WORDS[table], code, self.reader.language),
+            now=self.now,
+            error=error,
+            done=say(DONE[done], self.reader.language) if done in DONE and error is None else None,
+            **context,
+        )
+
+    def explain(self, refused: DomainError) -> str:
+        return translate(refused.message, self.reader.language, **refused.params)
+
+    def act(
+        self,
+        action: Callable[[], int | None],
+        *,
+        then: str | Callable[[int], str],
+        refused: Callable[[str, int], Response],
+    ) -> Response:
+        """Run one write through the services (``action`` returns the mentorship it concerns):
+        commit and tell the engine, then redirect to ``then`` (post/redirect/get); or, refused,
+        roll back and answer ``refused(message, status)``: nothing was changed."""
+        try:
+            mentorship_id = action()
+            self.session.commit()
+        except DomainError as refusal:
+            self.session.rollback()
+            return refused(self.explain(refusal), refusal.status)
+        if mentorship_id is not None:
+            self.request.app.state.on_fact(mentorship_id)
+        target = then if isinstance(then, str) else then(mentorship_id or 0)
+        return RedirectResponse(target, status_code=303)
+
+
+#: Pages about one person are not cached (the back button after signing out shows nothing) and
+#: are not framed by other sites (their buttons cannot be clicked through a disguise).
+PRIVATE = {"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'none'"}
+
+
+def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("language", request_locale(request))
+    context.setdefault("csrf_field", CSRF_FIELD)
+    response = templates.TemplateResponse(request, template, context, status_code=status)
+    response.headers.update(PRIVATE)
+    return response
+
+
+def _portal(
+    request: Request, session: Session, settings: Settings, now: datetime, visitor: Visitor
+) -> Portal:
+    request.state.portal_visitor = visitor  # for the navigation of an error page
+    return Portal(request, session, settings, now, visitor, Reader.of(request, visitor.user.timezone))
+
+
+def reading(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    visitor: Annotated[Visitor, Depends(signed_in)],
+) -> Portal:
+    return _portal(request, session, settings, now, visitor)
+
+
+def posting(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    visitor: Annotated[Visitor, Depends(checked_visitor)],
+    form: FormDep,
+) -> Portal:
+    portal = _portal(request, session, settings, now, visitor)
+    portal.form = form
+    return portal
+
+
+Reading = Annotated[Portal, Depends(reading)]
+Posting = Annotated[Portal, Depends(posting)]
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    visitor = getattr(request.state, "portal_visitor", None)
+    signed_in: dict[str, Any] = {}
+    if isinstance(visitor, Visitor):
+        signed_in = {
+            "me": visitor.user,
+            "csrf": visitor.csrf,
+            "is_mentee": visitor.user.has_role(Role.MENTEE),
+        }
+    return render(request, "portal/error.html", status=status, message=message, **signed_in)
+
+
+class PortalRoute(APIRoute):
+    """Answers the portal's signals and refusals with pages instead of problem documents."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def portal_handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except SignInRequired:
+                return RedirectResponse(login_url(request), status_code=303)
+            except FormRefused:
+                message = _(
+                    "This form has expired or did not come from this site. Reload the page and try again."
+                )
+                return error_page(request, 403, translate(message, request_locale(request)))
+            except DomainError as refused:
+                detail = translate(refused.message, request_locale(request), **refused.params)
+                return error_page(request, refused.status, detail)
+            except RequestValidationError:
+                message = _("This address is not valid.")
+                return error_page(request, 404, translate(message, request_locale(request)))
+
+        return portal_handler

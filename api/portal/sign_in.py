@@ -1,0 +1,81 @@
+"""``/portal/login`` and ``/portal/logout``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api.deps import Now, SessionDep, SettingsDep
+from api.i18n import request_locale
+from api.portal.forms import text
+from api.portal.pages import PortalRoute, Posting, render
+from api.portal.session import (
+    LOGIN,
+    LOGIN_COOKIE,
+    FormDep,
+    MaybeVisitor,
+    end_session,
+    login_nonce,
+    remember_login_nonce,
+    safe_next,
+    same,
+    start_session,
+)
+from api.tokens import issue_token
+from services.i18n import _, translate
+from services.users import authenticate
+
+router = APIRouter(route_class=PortalRoute)
+Next = Annotated[str | None, Query(alias="next", max_length=2000)]
+
+
+def _login_page(
+    request: Request, next_path: str, *, status: int = 200, error: str | None = None, email: str = ""
+) -> HTMLResponse:
+    nonce = login_nonce(request)
+    response = render(
+        request, "portal/login.html", status=status, nonce=nonce, next=next_path, error=error, email=email
+    )
+    remember_login_nonce(response, request, nonce)
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, visitor: MaybeVisitor, next_path: Next = None) -> Response:
+    target = safe_next(next_path)
+    if visitor is not None:
+        return RedirectResponse(target, status_code=303)
+    return _login_page(request, target)
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, session: SessionDep, settings: SettingsDep, now: Now, form: FormDep) -> Response:
+    email, password = text(form, "email")[:320], str(form.get("password") or "")[:200]
+    target, language = safe_next(text(form, "next")), request_locale(request)
+    if not same(form.get("nonce"), request.cookies.get(LOGIN_COOKIE, "")):
+        message = _("This form has expired or did not come from this site. Reload the page and try again.")
+        return _login_page(request, target, status=403, error=translate(message, language), email=email)
+    user = authenticate(session, email, password) if email and password else None
+    if user is None:
+        error = translate(_("Wrong email or password."), language)
+        return _login_page(request, target, status=401, error=error, email=email)
+    session.commit()  # a password hash may have been upgraded
+    response = RedirectResponse(target, status_code=303)
+    start_session(response, request, settings, issue_token(settings, user.id, now=now))
+    return response
+
+
+@router.get("/logout", response_class=HTMLResponse)
+def logout_form(request: Request, visitor: MaybeVisitor) -> Response:
+    if visitor is None:
+        return RedirectResponse(LOGIN, status_code=303)
+    return render(request, "portal/logout.html", me=visitor.user, csrf=visitor.csrf)
+
+
+@router.post("/logout")
+def logout(portal: Posting) -> Response:
+    response = RedirectResponse(LOGIN, status_code=303)
+    end_session(response)
+    return response

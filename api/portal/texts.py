@@ -1,0 +1,145 @@
+"""Words the portal shows for codes: stages, statuses, modes, notifications, achievements,
+timeline events and what a page just did. Message ids only; pages translate them for the reader.
+
+Placeholders are ``{name}`` (``services.i18n.translate``); a missing value shows as empty.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from services.i18n import _, translate
+
+STAGES = {
+    "requested": _("Requested"),
+    "intro": _("Getting to know each other"),
+    "active": _("Active"),
+    "closing": _("Closing"),
+    "completed": _("Completed"),
+    "declined": _("Declined"),
+    "withdrawn": _("Withdrawn"),
+    "ended": _("Ended early"),
+}
+
+MEETING_STATUSES = {
+    "proposed": _("Proposed"),
+    "confirmed": _("Confirmed"),
+    "declined": _("Declined"),
+    "cancelled": _("Cancelled"),
+    "held": _("Held"),
+    "missed": _("Did not take place"),
+}
+
+AGREEMENT_STATUSES = {
+    "draft": _("Draft"),
+    "pending": _("Waiting for approval"),
+    "approved": _("Approved"),
+    "rejected": _("Rejected"),
+    "superseded": _("Replaced by a newer version"),
+}
+
+MODES = {
+    "in_person": _("In person"),
+    "video": _("Video call"),
+    "phone": _("Phone"),
+    "email": _("Email"),
+    "chat": _("Chat"),
+}
+
+NOTICES = {
+    "request_received": _("{mentee_name} asks you to be their mentor."),
+    "request_accepted": _("{mentor_name} accepted your request."),
+    "request_declined": _("{mentor_name} declined your request."),
+    "request_withdrawn": _("{mentee_name} withdrew their request."),
+    "request_expired": _("A request between {mentee_name} and {mentor_name} expired."),
+    "mentorship_ended": _("{other_name} ended your mentorship."),
+    "agreement_submitted": _("{other_name} submitted agreement v{number} for your approval."),
+    "agreement_approved": _("{other_name} approved agreement v{number}."),
+    "agreement_rejected": _("{other_name} asked for changes to agreement v{number}."),
+    "meeting_proposed": _("{other_name} proposed a meeting."),
+    "meeting_confirmed": _("{other_name} confirmed your meeting."),
+    "meeting_declined": _("{other_name} declined a meeting."),
+    "meeting_cancelled": _("{other_name} cancelled a meeting."),
+    "feedback_request": _("How was your meeting with {other_name}? Give feedback."),
+    "inactivity_feedback_request": _("How is your mentorship with {other_name} going? Give feedback."),
+    "mentorship_completed": _("Your mentorship with {other_name} is complete."),
+    "certificate_issued": _("Your certificate of participation is ready."),
+    "reminder_request": _("{mentee_name} is still waiting for your answer."),
+    "reminder_agreement": _("Agreement v{number} still waits for your approval."),
+    "reminder_meeting_proposed": _("A meeting proposed by {other_name} waits for your answer."),
+    "reminder_meeting_tomorrow": _("Reminder: your meeting with {other_name} is coming up."),
+    "reminder_attendance": _("Did your meeting with {other_name} take place? Confirm participation."),
+}
+OTHER_NOTICE = _("News about your mentorship with {other_name}.")
+
+ACHIEVEMENTS = {
+    "request_sent": _("Sent a mentorship request"),
+    "request_accepted": _("Accepted a mentee"),
+    "agreement_submitted": _("Submitted agreement v{number}"),
+    "agreement_approved": _("Agreement v{number} approved"),
+    "meeting_proposed": _("Proposed a meeting"),
+    "meeting_held": _("Held a meeting"),
+    "first_meeting_held": _("First meeting held"),
+    "five_meetings_held": _("Five meetings held"),
+    "feedback_given": _("Gave feedback"),
+    "mentorship_completed": _("Completed a mentorship"),
+    "agreement_kept_to_plan": _("Kept to the agreed plan"),
+    "certificate_issued": _("Received a certificate of participation"),
+}
+OTHER_ACHIEVEMENT = _("An achievement")
+
+EVENTS = {
+    "mentorship.requested": _("{actor} sent the request."),
+    "mentorship.accepted": _("{actor} accepted the request."),
+    "mentorship.declined": _("{actor} declined the request."),
+    "mentorship.withdrawn": _("{actor} withdrew the request."),
+    "mentorship.ended": _("{actor} ended the mentorship."),
+    "mentorship.expired": _("The request expired."),
+    "agreement.draft_saved": _("{actor} saved a draft of agreement v{number}."),
+    "agreement.submitted": _("{actor} submitted agreement v{number}."),
+    "agreement.approved": _("{actor} approved agreement v{number}."),
+    "agreement.rejected": _("{actor} asked for changes to agreement v{number}."),
+    "meeting.proposed": _("{actor} proposed a meeting for {starts_at}."),
+    "meeting.confirmed": _("{actor} confirmed the meeting on {starts_at}."),
+    "meeting.declined": _("{actor} declined a meeting."),
+    "meeting.cancelled": _("{actor} cancelled a meeting."),
+    "meeting.attendance": _("{actor} confirmed taking part in a meeting."),
+    "meeting.held": _("A meeting was held."),
+    "meeting.missed": _("A meeting did not take place."),
+    "feedback.given": _("{actor} gave feedback."),
+    "stage.changed": _("The mentorship is now: {stage}."),
+    "certificate.issued": _("A certificate of participation was issued."),
+}
+ABSENT = _("{actor} said they did not take part in a meeting.")
+OTHER_EVENT = _("Something happened.")
+
+#: ``?done=…`` after a successful form: what the page confirms.
+DONE = {
+    "requested": _("Your request was sent."),
+    "accepted": _("You accepted the request."),
+    "declined": _("You declined the request."),
+    "withdrawn": _("You withdrew your request."),
+    "ended": _("You ended the mentorship."),
+    "proposed": _("Your meeting proposal was sent."),
+    "confirmed": _("You confirmed the meeting."),
+    "meeting_declined": _("You declined the meeting."),
+    "cancelled": _("You cancelled the meeting."),
+    "attendance": _("Thank you, your answer was saved."),
+    "feedback": _("Thank you, your feedback was saved."),
+    "draft_saved": _("Your draft was saved."),
+    "submitted": _("The agreement was submitted for approval."),
+    "approved": _("You approved the agreement."),
+    "rejected": _("You asked for changes to the agreement."),
+    "read": _("Marked as read."),
+}
+
+
+def say(message: str, language: str, /, **params: Any) -> str:
+    """``message`` translated, its placeholders filled; a placeholder without a value stays empty."""
+    values: defaultdict[str, Any] = defaultdict(str, params)
+    return translate(message, language).format_map(values)
+
+
+def label(words: dict[str, str], code: str, language: str) -> str:
+    return translate(words[code], language) if code in words else code

@@ -1,0 +1,105 @@
+"""Serve every mentorflow deployment, with its schedule, from one process.
+
+    python -m deployments.serve          # needs PREFECT_API_URL and the MENTORFLOW_* settings
+
+The process polls the Prefect API for runs of its deployments and starts each run as a
+subprocess. To run the same flows on a work pool instead, see ``deployments/prefect.yaml``.
+
+Environment (defaults chosen for mentorflow, not Prefect's):
+
+=================================  =========  ==================================================
+PREFECT_RUNNER_POLL_FREQUENCY      1          seconds between polls; Prefect's default of 10 s
+                                              adds ~5 s to every wake (see BENCHMARKS.md)
+PREFECT_FLOWS_HEARTBEAT_FREQUENCY  30         seconds between a running flow's heartbeats
+                                              (Prefect's minimum); the reconciler uses them
+MENTORFLOW_RUNNER_LIMIT            8          flow runs executing at once (~95 MB each)
+MENTORFLOW_RECONCILE_EVERY         60s        the reconciler's interval
+MENTORFLOW_ENGINE_STALE_AFTER      3 beats    a pending/running run silent this long lost its
+                                              process: the reconciler reschedules it
+=================================  =========  ==================================================
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from typing import Any
+
+from prefect import Flow, serve
+from prefect.deployments.runner import RunnerDeployment
+from prefect.types.entrypoint import EntrypointType
+
+from flows.lifecycle import mentorship_lifecycle
+from flows.reconciler import reconcile
+from flows.sweeps import inactivity_sweep, meetings_sweep, pending_answers_sweep, send_mail
+from models.settings import parse_duration
+from services.engine_state import LIFECYCLE_DEPLOYMENT_NAME, RECONCILER_DEPLOYMENT_NAME
+
+#: Scheduled sweeps (DESIGN rule 4): one line each — flow, deployment name, interval.
+SWEEPS: list[tuple[Flow[..., Any], str, timedelta]] = [
+    (inactivity_sweep, "daily", timedelta(days=1)),
+    (pending_answers_sweep, "hourly", timedelta(hours=1)),
+    (meetings_sweep, "hourly", timedelta(hours=1)),
+    (send_mail, "every-minute", timedelta(minutes=1)),
+]
+
+
+def _int_env(name: str, default: int) -> int:
+    return int(os.environ.get(name) or default)
+
+
+def _duration_env(name: str, default: timedelta) -> timedelta:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    value = parse_duration(raw)
+    if not isinstance(value, timedelta):
+        raise ValueError(f"{name}={raw!r}: expected a duration such as 90s, 15m, 2h")
+    return value
+
+
+def poll_seconds() -> int:
+    return _int_env("PREFECT_RUNNER_POLL_FREQUENCY", 1)
+
+
+def heartbeat_seconds() -> int:
+    return max(30, _int_env("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", 30))
+
+
+def _deployment(flow: Flow[..., Any], name: str, **options: Any) -> RunnerDeployment:
+    deployment: RunnerDeployment = flow.to_deployment(  # type: ignore[assignment]  # sync call
+        name=name, entrypoint_type=EntrypointType.MODULE_PATH, tags=["mentorflow"], **options
+    )
+    return deployment
+
+
+def deployments() -> list[RunnerDeployment]:
+    stale_after = _duration_env("MENTORFLOW_ENGINE_STALE_AFTER", timedelta(seconds=3 * heartbeat_seconds()))
+    reconcile_every = _duration_env("MENTORFLOW_RECONCILE_EVERY", timedelta(minutes=1))
+    return [
+        _deployment(mentorship_lifecycle, LIFECYCLE_DEPLOYMENT_NAME),
+        _deployment(
+            reconcile,
+            RECONCILER_DEPLOYMENT_NAME,
+            interval=reconcile_every,
+            parameters={
+                "stale_after_seconds": int(stale_after.total_seconds()),
+                "max_lateness_seconds": int(2 * reconcile_every.total_seconds()),
+            },
+        ),
+        *(_deployment(flow, name, interval=every) for flow, name, every in SWEEPS),
+    ]
+
+
+def main() -> None:
+    serve(
+        *deployments(),
+        limit=_int_env("MENTORFLOW_RUNNER_LIMIT", 8),
+        query_seconds=poll_seconds(),
+        heartbeat_seconds=heartbeat_seconds(),
+        pause_on_shutdown=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
