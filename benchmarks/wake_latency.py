@@ -58,6 +58,7 @@ class Variant:
     fact_to_handled: list[float] = field(default_factory=list)
     fact_to_mail: list[float] = field(default_factory=list)
     committed_at: list[float] = field(default_factory=list)  # epoch seconds of measured facts
+    gap: float | None = None  # warm mode: the run lingers; the next fact comes this much later
     fact_to_resumed: list[float] = field(default_factory=list)
     poll_wait: list[float] = field(default_factory=list)
     process_start: list[float] = field(default_factory=list)
@@ -75,6 +76,13 @@ def serve_with_default_poll() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="fact → consequence latency, poll 1 s vs 10 s")
     parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument(
+        "--gap",
+        type=float,
+        default=None,
+        help="warm mode: seconds between facts with mentorflow's runs lingering "
+        "(MENTORFLOW_ENGINE_LINGER=20s); default: cold, every fact after the run suspended",
+    )
     parser.add_argument("--serve-default-poll", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_default_poll:
@@ -103,10 +111,14 @@ def main() -> None:
             MENTORFLOW_RECONCILE_EVERY="1h",  # measure wakes, not the reconciler
         )
         env.pop("PREFECT_RUNNER_POLL_FREQUENCY", None)
+        linger = "20s" if args.gap is not None else "0s"
         runners = [
-            runner_process({**env, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}, work / "runner-1s.log"),
             runner_process(
-                env,
+                {**env, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "MENTORFLOW_ENGINE_LINGER": linger},
+                work / "runner-1s.log",
+            ),
+            runner_process(
+                {**env, "MENTORFLOW_ENGINE_LINGER": "0s"},
                 work / "runner-default.log",
                 "-m",
                 "benchmarks.wake_latency",
@@ -115,8 +127,11 @@ def main() -> None:
         ]
         for runner in runners:
             runner.start()
+        ours = "runner poll 1 s (mentorflow)" + (
+            f", linger 20 s, facts {args.gap:g} s apart" if args.gap is not None else ""
+        )
         variants = [
-            Variant("runner poll 1 s (mentorflow)", LIFECYCLE_DEPLOYMENT),
+            Variant(ours, LIFECYCLE_DEPLOYMENT, gap=args.gap),
             Variant("runner poll 10 s (Prefect default)", f"{LIFECYCLE_FLOW}/{DEFAULT_POLL_DEPLOYMENT}"),
         ]
         measure(variants, args.rounds, make_engine(app_url), mailbox)
@@ -136,7 +151,7 @@ def measure(variants: list[Variant], rounds: int, db: Engine, mailbox: Mailbox) 
         for variant in variants:
             walk = walks[variant.name]
             walk.save_draft()
-            settle(walk)
+            ready(walk, variant)
             mails_before = len(mailbox.messages)
             began = time.monotonic()
             variant.committed_at.append(time.time())
@@ -145,12 +160,22 @@ def measure(variants: list[Variant], rounds: int, db: Engine, mailbox: Mailbox) 
             variant.fact_to_handled.append(time.monotonic() - began)
             wait_until(lambda n=mails_before: len(mailbox.messages) > n, timeout=60, interval=0.02)  # type: ignore[misc]
             variant.fact_to_mail.append(time.monotonic() - began)
-            settle(walk)
+            ready(walk, variant)
         print(f"round {round_no + 1}/{rounds}")  # noqa: T201
     for variant in variants:
         run_id = walks[variant.name].mentorship().flow_run_id
         assert run_id is not None
-        split_resumes(variant, run_id)
+        if variant.gap is None:  # a lingering run has no resumes to split
+            split_resumes(variant, run_id)
+
+
+def ready(walk: Walk, variant: Variant) -> None:
+    """Cold: wait until the run suspended. Warm: wait until handled, then ``gap`` seconds."""
+    if variant.gap is None:
+        settle(walk)
+        return
+    wait_until(lambda: caught_up(walk), timeout=120, interval=0.02)
+    time.sleep(variant.gap)
 
 
 def start_walk(variant: Variant, db: Engine) -> Walk:

@@ -12,7 +12,7 @@ PREFECT_RUNNER_POLL_FREQUENCY      1          seconds between polls; Prefect's d
                                               adds ~5 s to every wake (see BENCHMARKS.md)
 PREFECT_FLOWS_HEARTBEAT_FREQUENCY  30         seconds between a running flow's heartbeats
                                               (Prefect's minimum); the reconciler uses them
-MENTORFLOW_RUNNER_LIMIT            8          flow runs executing at once (~95 MB each)
+MENTORFLOW_RUNNER_LIMIT            16         flow runs executing at once (~95 MB each)
 MENTORFLOW_RECONCILE_EVERY         60s        the reconciler's interval
 MENTORFLOW_ENGINE_STALE_AFTER      3 beats    a pending/running run silent this long lost its
                                               process: the reconciler reschedules it
@@ -94,7 +94,7 @@ def deployments() -> list[RunnerDeployment]:
 def main() -> None:
     serve(
         *deployments(),
-        limit=_int_env("MENTORFLOW_RUNNER_LIMIT", 8),
+        limit=_int_env("MENTORFLOW_RUNNER_LIMIT", 16),
         query_seconds=poll_seconds(),
         heartbeat_seconds=heartbeat_seconds(),
         pause_on_shutdown=False,

@@ -75,6 +75,8 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
     }
     env.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{PREFECT_PORT}/api")
+    # every resume is a new interpreter: let it keep compiled bytecode (about a second a start)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

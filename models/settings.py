@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     port: int = 8000
     inactivity_after: Duration = timedelta(days=21)
     request_expiry: Duration = timedelta(days=14)
+    # after a pass, a lifecycle run watches the log this long before it suspends: a fact in a
+    # lively exchange is then handled in the warm process instead of a new one (0 turns it off)
+    engine_linger: Duration = timedelta(seconds=20)
     default_locale: str = "en"
     default_timezone: str = "Europe/Berlin"
 

@@ -140,6 +140,7 @@ def runner(
         MENTORFLOW_SMTP_URL=mailbox.url,
         MENTORFLOW_BASE_URL="https://mentoring.example.org",
         MENTORFLOW_RECONCILE_EVERY=RECONCILE_EVERY,
+        MENTORFLOW_ENGINE_LINGER="0s",  # these tests watch runs suspend; the linger has its own test
     )
     control = RunnerControl(env=env, log_path=engine_dir / "runner.log")
     began = time.monotonic()
