@@ -130,6 +130,7 @@ def _print_urls(settings: Settings, with_engine: bool) -> None:
     base = f"http://{settings.host}:{settings.port}"
     print("\nmentorflow is up:")
     print(f"  API docs        {base}/docs   (OpenAPI: {base}/openapi.json)")
+    print(f"  portal          {base}/portal   (demo users: mentorflow demo)")
     print(f"  health          {base}/healthz  {base}/readyz")
     if with_engine:
         ui = os.environ["PREFECT_API_URL"].removesuffix("/api")
