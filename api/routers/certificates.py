@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, SessionDep
 from api.problems import problems
 from api.schemas.users import CertificateRead
 from api.templating import templates
-from models import Certificate, Role
+from models import Certificate, Role, User
 from services import certificates
 from services.errors import NotFound
 from services.i18n import _
@@ -33,9 +34,19 @@ def my_certificates(session: SessionDep, user: CurrentUser) -> list[CertificateR
 )
 def certificate_pdf(certificate_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """The stored PDF, for its holder and for operators."""
+    return pdf_response(downloadable_certificate(session, certificate_id, user))
+
+
+def downloadable_certificate(session: Session, certificate_id: int, user: User) -> Certificate:
+    """Its holder and operators may download a certificate; for anyone else it does not exist."""
     cert = session.get(Certificate, certificate_id)
     if cert is None or (cert.user_id != user.id and not user.has_role(Role.OPERATOR)):
         raise NotFound(_("No such certificate."))
+    return cert
+
+
+def pdf_response(cert: Certificate) -> Response:
+    """The stored bytes, the same every time (hence the ETag and a long private cache)."""
     return Response(
         cert.pdf,
         media_type="application/pdf",
