@@ -7,7 +7,7 @@ that one target; the lifecycle rules still decide whether the answer is accepted
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
@@ -86,16 +86,27 @@ def _answer(
     return _page(request, thanks=True, **context)
 
 
-@router.get("/meetings/{meeting_id}/feedback", response_class=HTMLResponse)
-def meeting_form(
-    meeting_id: int, token: Token, request: Request, session: SessionDep, settings: SettingsDep
+# The link's path names what is rated: /portal/meetings/{id}/feedback or /portal/mentorships/{id}/feedback.
+Collection = Literal["meetings", "mentorships"]
+TARGETS: dict[str, Target] = {"meetings": "meeting", "mentorships": "mentorship"}
+
+
+@router.get("/{collection}/{target_id}/feedback", response_class=HTMLResponse)
+def feedback_form(
+    collection: Collection,
+    target_id: int,
+    token: Token,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> HTMLResponse:
-    return _show(request, session, settings.secret_key, "meeting", meeting_id, token)
+    return _show(request, session, settings.secret_key, TARGETS[collection], target_id, token)
 
 
-@router.post("/meetings/{meeting_id}/feedback", response_class=HTMLResponse)
-def meeting_answer(
-    meeting_id: int,
+@router.post("/{collection}/{target_id}/feedback", response_class=HTMLResponse)
+def feedback_answer(
+    collection: Collection,
+    target_id: int,
     token: Annotated[str, Form(max_length=200)],
     rating: Annotated[int, Form()],
     request: Request,
@@ -104,27 +115,5 @@ def meeting_answer(
     now: Now,
     comment: Annotated[str, Form(max_length=4000)] = "",
 ) -> HTMLResponse:
-    return _answer(request, session, settings.secret_key, now, "meeting", meeting_id, token, rating, comment)
-
-
-@router.get("/mentorships/{mentorship_id}/feedback", response_class=HTMLResponse)
-def mentorship_form(
-    mentorship_id: int, token: Token, request: Request, session: SessionDep, settings: SettingsDep
-) -> HTMLResponse:
-    return _show(request, session, settings.secret_key, "mentorship", mentorship_id, token)
-
-
-@router.post("/mentorships/{mentorship_id}/feedback", response_class=HTMLResponse)
-def mentorship_answer(
-    mentorship_id: int,
-    token: Annotated[str, Form(max_length=200)],
-    rating: Annotated[int, Form()],
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    now: Now,
-    comment: Annotated[str, Form(max_length=4000)] = "",
-) -> HTMLResponse:
-    return _answer(
-        request, session, settings.secret_key, now, "mentorship", mentorship_id, token, rating, comment
-    )
+    target = TARGETS[collection]
+    return _answer(request, session, settings.secret_key, now, target, target_id, token, rating, comment)

@@ -70,3 +70,24 @@ def test_a_tampered_link_is_refused(
     expect(page.get_by_role("alert")).to_contain_text("This feedback link is not valid")
     with Session(db) as s:
         assert s.scalars(select(Feedback)).all() == []
+
+
+def test_a_participant_rates_the_mentorship_from_an_inactivity_mail(
+    page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine
+) -> None:
+    journey, _meeting_id = held
+    path = feedback_path(
+        settings.secret_key, target="mentorship", target_id=journey.mentorship_id, user_id=journey.mentor_id
+    )
+    page.goto(live_url + path)
+    expect(page.get_by_text("How is your mentorship going?")).to_be_visible()
+    page.get_by_label("5").check()
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.get_by_role("status")).to_contain_text("Thank you, Mira Mentor!")
+    with Session(db) as s:
+        saved = s.scalars(select(Feedback)).all()
+        assert [(f.author_id, f.meeting_id, f.rating) for f in saved] == [(journey.mentor_id, None, 5)]
+    # a link signed for the mentorship does not open a meeting's form
+    response = page.goto(live_url + path.replace(f"/mentorships/{journey.mentorship_id}/", "/meetings/1/"))
+    assert response is not None
+    assert response.status == 404
