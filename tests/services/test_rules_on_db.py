@@ -34,9 +34,11 @@ def user(s: Session, user_id: int) -> User:
 
 def test_a_refused_fact_writes_nothing(db: Engine, journey: Journey, clock: Clock) -> None:
     before = event_count(db, journey.mentorship_id)
-    with Session(db) as s, pytest.raises(Conflict, match="in the future"):
-        plan = MeetingPlan(starts_at=clock.now - timedelta(minutes=1), duration_minutes=30, mode="video")
-        meetings.propose(s, user(s, journey.mentee_id), journey.mentorship_id, plan, now=clock.now)
+    plan = MeetingPlan(starts_at=clock.now - timedelta(minutes=1), duration_minutes=30, mode="video")
+    with Session(db) as s:
+        mentee = user(s, journey.mentee_id)
+        with pytest.raises(Conflict, match="in the future"):
+            meetings.propose(s, mentee, journey.mentorship_id, plan, now=clock.now)
     assert event_count(db, journey.mentorship_id) == before
     with Session(db) as s:
         assert s.scalar(select(func.count()).select_from(Meeting)) == 0
@@ -58,7 +60,8 @@ def test_first_meeting_is_the_intro_and_a_final_needs_an_agreement(
     with Session(db) as s:
         mentee = user(s, journey.mentee_id)
         final = meetings.propose(s, mentee, journey.mentorship_id, plan, now=clock.now)
-        assert not final.is_intro and final.is_final
+        assert not final.is_intro
+        assert final.is_final
         with pytest.raises(Conflict, match="already planned"):
             meetings.propose(s, mentee, journey.mentorship_id, plan, now=clock.now)
 
@@ -136,7 +139,8 @@ def test_agreement_versions_and_amendments(db: Engine, journey: Journey, clock: 
         agreements.submit(s, mentor, journey.mentorship_id, now=clock.now)
         agreements.decide(s, mentee, journey.mentorship_id, number=3, approve=True, now=clock.now)
         state = agreements.agreement_state(s, journey.mentorship_id)
-        assert state.current is not None and state.current.number == 3
+        assert state.current is not None
+        assert state.current.number == 3
         assert [(v.number, v.status) for v in state.history] == [
             (1, "rejected"),
             (2, "approved"),
