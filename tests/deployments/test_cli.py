@@ -1,0 +1,104 @@
+"""The ``mentorflow`` command as an operator uses it: migrate, add users, demo data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.orm import Session
+
+from models import Mentorship, Stage, User
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def mentorflow(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "MENTORFLOW_DATA_DIR": str(data_dir),
+        "MENTORFLOW_ENV": "development",
+        "MENTORFLOW_PASSWORD_HASHING": "cheap",
+        "MENTORFLOW_ENGINE": "off",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "deployments.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def database(data_dir: Path) -> Session:
+    return Session(create_engine(f"sqlite:///{data_dir / 'mentorflow.db'}"))
+
+
+def test_migrate_creates_the_schema_with_the_topic_catalogue(data_dir: Path) -> None:
+    done = mentorflow(data_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert "database migrated" in done.stdout
+    with database(data_dir) as s:
+        assert s.execute(text("SELECT count(*) FROM topic")).scalar_one() >= 12
+
+
+def test_user_add_with_several_roles_and_a_clear_refusal_for_a_duplicate(data_dir: Path) -> None:
+    mentorflow(data_dir, "migrate")
+    added = mentorflow(
+        data_dir,
+        "user",
+        "add",
+        "--email",
+        "Olga@Example.org",
+        "--password",
+        "a long secret",
+        "--name",
+        "Olga",
+        "--role",
+        "operator",
+        "--role",
+        "mentor",
+    )
+    assert added.returncode == 0, added.stderr
+    assert "roles: operator, mentor" in added.stdout
+    with database(data_dir) as s:
+        olga = s.scalars(select(User).where(User.email == "olga@example.org")).one()
+        assert olga.role_names == {"operator", "mentor"}
+    again = mentorflow(
+        data_dir,
+        "user",
+        "add",
+        "--email",
+        "olga@example.org",
+        "--password",
+        "x" * 10,
+        "--name",
+        "Olga",
+        "--role",
+        "mentee",
+    )
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_demo_prints_passwords_and_leaves_a_mentorship_under_way(data_dir: Path) -> None:
+    first = mentorflow(data_dir, "demo")
+    assert first.returncode == 0, first.stderr
+    assert "password for all: mentorflow-demo" in first.stdout
+    assert "tara.mentee@example.org" in first.stdout
+    second = mentorflow(data_dir, "demo")  # running it twice adds nothing
+    assert second.returncode == 0, second.stderr
+    with database(data_dir) as s:
+        assert s.scalar(select(func.count()).select_from(User)) == 5
+        [mentorship] = s.scalars(select(Mentorship)).unique().all()
+        assert mentorship.stage == Stage.INTRO
+        assert s.execute(text("SELECT status FROM agreement_version")).scalar_one() == "pending"
+        assert s.execute(text("SELECT status FROM meeting")).scalar_one() == "held"
