@@ -28,7 +28,7 @@ from migrations import upgrade
 from models import Base
 from models.db import make_engine
 from models.settings import Settings, get_settings
-from tests.support import Clock, People
+from tests.support import Clock, People, serve_app
 
 PG_ADMIN_URL = os.environ.get("MENTORFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEEP = {"topic", "topic_question", "alembic_version"}
@@ -108,6 +108,14 @@ def settings() -> Settings:
 def woken() -> list[int]:
     """Mentorship ids the API told the engine about, in order."""
     return []
+
+
+@pytest.fixture
+def live_url(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> Iterator[str]:
+    """The app served by uvicorn on a free port, for real concurrent requests and the browser.
+    The engine is not told (``woken`` collects the ids instead)."""
+    with serve_app(create_app(settings, engine=db, clock=clock, on_fact=woken.append)) as url:
+        yield url
 
 
 @pytest.fixture

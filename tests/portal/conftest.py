@@ -7,11 +7,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from sqlalchemy import Engine
 
-from api.app import create_app
-from models.settings import Settings
-from tests.support import Clock, Person, serve_app
+from tests.support import Person
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,12 +39,6 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     yield page
     context.close()
-
-
-@pytest.fixture
-def live_url(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> Iterator[str]:
-    with serve_app(create_app(settings, engine=db, clock=clock, on_fact=woken.append)) as url:
-        yield url
 
 
 # --- participant portal --------------------------------------------------------------------------
