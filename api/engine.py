@@ -102,13 +102,14 @@ def wake(mentorship_id: int, *, db: Engine | None = None) -> bool:
     """Resume the mentorship's suspended run with ``Wake(seq=<newest event>)``.
 
     Returns True once the run was resumed or has caught up by itself; False if it stayed busy
-    or Prefect failed (the reconciler will wake it).
+    or Prefect failed (the reconciler will wake it). The fast lane may have handled the events
+    already; the run is woken all the same, to move on and show where the mentorship stands.
     """
     for delay in (0.0, *WAKE_RETRY_DELAYS):
         time.sleep(delay)
         target = _target(mentorship_id, db)
-        if target is None or not target.has_pending_events:
-            return True  # the run read the events meanwhile
+        if target is None or not target.run_is_behind:
+            return True  # the run accounted for the events meanwhile
         if target.flow_run_id is None:
             return start_lifecycle(mentorship_id, db=db) is not None
         try:

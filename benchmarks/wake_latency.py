@@ -1,17 +1,23 @@
-"""Fact → consequence latency through the real engine: runner poll 1 s vs Prefect's default.
+"""Fact → consequence latency through the real engine: mentorflow's set-up vs Prefect's defaults.
 
     python -m benchmarks.wake_latency [--rounds 12]
 
-Starts a Prefect server (its database on PostgreSQL at 127.0.0.1:5432), two runners serving
-the lifecycle flow — ``python -m deployments.serve`` (poll 1 s, mentorflow's setting) and one
-with Prefect's default poll (10 s) — an SMTP sink and a SQLite application database. Each
-variant follows one mentorship in the ``intro`` stage. Every round the mentee saves a draft
-and then submits it, the way the API does (commit the fact, then ``notify_engine``). The
-submit is measured from its commit to ``processed_seq`` catching up (consequences recorded,
-stage moves made) and to the mentor's e-mail arriving in the SMTP sink. Rounds alternate
-between the variants, so both see the same machine load. Prefect's state history splits
-each resume into poll wait (Scheduled → Pending), process start (Pending → Running) and
-flow code (Running → Suspended).
+The fact is the issue's example: the mentor approves the first agreement version; its
+consequences are the mentee's e-mail and the stage move ``intro → active``. Two set-ups run
+side by side against one Prefect server (its database on PostgreSQL at 127.0.0.1:5432), each
+with its own SQLite application database and one SMTP sink for both:
+
+- **mentorflow**: ``python -m deployments.serve`` (runner poll 1 s) and the fast lane
+  (``python -m deployments.fast_lane``), as ``mentorflow up`` runs them;
+- **Prefect defaults**: the same lifecycle flow served with Prefect's default poll (10 s), no
+  fast lane: the lifecycle run does the work when it resumes.
+
+Every round, for each set-up in turn (so both see the same machine load): a new pair reaches
+``intro`` with agreement v1 submitted, its lifecycle run handles that and suspends; then the
+mentor approves, the way the API does it (commit the fact, then ``notify_engine``). Measured
+from the commit: the stage is ``active``, the mentee's mail is in the sink, and the run has
+shown the new state to operators (``shown_seq``). Prefect's state history splits each resume
+into poll wait (Scheduled → Pending), process start (Pending → Running) and flow code.
 """
 
 from __future__ import annotations
@@ -34,9 +40,11 @@ from sqlalchemy import Engine
 from api.engine import start_lifecycle
 from flows.lifecycle import mentorship_lifecycle
 from migrations import upgrade
+from models import Stage
 from models.db import make_engine
 from services.engine_state import LIFECYCLE_DEPLOYMENT, LIFECYCLE_FLOW
 from tests.engine.harness import (
+    PYTHON,
     Mailbox,
     PrefectServer,
     Process,
@@ -55,18 +63,19 @@ DEFAULT_POLL_DEPLOYMENT = "lifecycle-default-poll"
 class Variant:
     name: str
     deployment: str
-    fact_to_handled: list[float] = field(default_factory=list)
-    fact_to_mail: list[float] = field(default_factory=list)
-    committed_at: list[float] = field(default_factory=list)  # epoch seconds of measured facts
-    gap: float | None = None  # warm mode: the run lingers; the next fact comes this much later
-    fact_to_resumed: list[float] = field(default_factory=list)
+    db: Engine
+    to_stage: list[float] = field(default_factory=list)
+    to_mail: list[float] = field(default_factory=list)
+    to_shown: list[float] = field(default_factory=list)
     poll_wait: list[float] = field(default_factory=list)
     process_start: list[float] = field(default_factory=list)
     flow_code: list[float] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+    approved_at: list[float] = field(default_factory=list)  # epoch seconds of measured facts
 
 
 def serve_with_default_poll() -> None:
-    """The second runner: the same flow, Prefect's default poll frequency (no override)."""
+    """The baseline's runner: the same flow, Prefect's default poll frequency (no override)."""
     deployment = mentorship_lifecycle.to_deployment(
         name=DEFAULT_POLL_DEPLOYMENT, entrypoint_type=EntrypointType.MODULE_PATH
     )
@@ -74,119 +83,121 @@ def serve_with_default_poll() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="fact → consequence latency, poll 1 s vs 10 s")
+    parser = argparse.ArgumentParser(description="fact → consequence latency, mentorflow vs Prefect defaults")
     parser.add_argument("--rounds", type=int, default=12)
-    parser.add_argument(
-        "--gap",
-        type=float,
-        default=None,
-        help="warm mode: seconds between facts with mentorflow's runs lingering "
-        "(MENTORFLOW_ENGINE_LINGER=20s); default: cold, every fact after the run suspended",
-    )
     parser.add_argument("--serve-default-poll", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_default_poll:
         serve_with_default_poll()
         return
 
-    print(f"machine: {machine()}")  # noqa: T201
+    print(f"machine: {machine()}")
     work = Path(tempfile.mkdtemp(prefix="mentorflow-bench-"))
     db_name = f"mentorflow_bench_{os.getpid()}"
     server = PrefectServer(home=work / "prefect", database_url=create_pg_database(db_name))
     server.home.mkdir()
     mailbox = Mailbox()
-    runners: list[Process] = []
+    processes: list[Process] = []
     try:
-        print(f"Prefect server healthy after {server.start():.1f} s (new database)")  # noqa: T201
+        print(f"Prefect server healthy after {server.start():.1f} s (new database)")
         mailbox.start()
         os.environ.update({**server.client_env(), "MENTORFLOW_ENGINE": "prefect"})
         refresh_global_settings_context()
-        app_url = f"sqlite:///{work / 'app.db'}"
-        upgrade(app_url)
+        ours_url, baseline_url = (f"sqlite:///{work / name}" for name in ("ours.db", "baseline.db"))
+        for url in (ours_url, baseline_url):
+            upgrade(url)
         env = child_env(
             **server.client_env(),
-            MENTORFLOW_DATABASE_URL=app_url,
             MENTORFLOW_DATA_DIR=str(work / "data"),
             MENTORFLOW_SMTP_URL=mailbox.url,
             MENTORFLOW_RECONCILE_EVERY="1h",  # measure wakes, not the reconciler
         )
         env.pop("PREFECT_RUNNER_POLL_FREQUENCY", None)
-        linger = "20s" if args.gap is not None else "0s"
-        runners = [
+        ours_env = {**env, "MENTORFLOW_DATABASE_URL": ours_url, "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+        baseline_env = {**env, "MENTORFLOW_DATABASE_URL": baseline_url}
+        processes = [
+            runner_process(ours_env, work / "runner-ours.log"),
+            Process([PYTHON, "-m", "deployments.fast_lane"], env=ours_env, log_path=work / "fast-lane.log"),
             runner_process(
-                {**env, "PREFECT_RUNNER_POLL_FREQUENCY": "1", "MENTORFLOW_ENGINE_LINGER": linger},
-                work / "runner-1s.log",
-            ),
-            runner_process(
-                {**env, "MENTORFLOW_ENGINE_LINGER": "0s"},
+                baseline_env,
                 work / "runner-default.log",
                 "-m",
                 "benchmarks.wake_latency",
                 "--serve-default-poll",
             ),
         ]
-        for runner in runners:
-            runner.start()
-        ours = "runner poll 1 s (mentorflow)" + (
-            f", linger 20 s, facts {args.gap:g} s apart" if args.gap is not None else ""
-        )
+        for process in processes:
+            process.start()
         variants = [
-            Variant(ours, LIFECYCLE_DEPLOYMENT, gap=args.gap),
-            Variant("runner poll 10 s (Prefect default)", f"{LIFECYCLE_FLOW}/{DEFAULT_POLL_DEPLOYMENT}"),
+            Variant("mentorflow: runner poll 1 s + fast lane", LIFECYCLE_DEPLOYMENT, make_engine(ours_url)),
+            Variant(
+                "Prefect defaults: runner poll 10 s, no fast lane",
+                f"{LIFECYCLE_FLOW}/{DEFAULT_POLL_DEPLOYMENT}",
+                make_engine(baseline_url),
+            ),
         ]
-        measure(variants, args.rounds, make_engine(app_url), mailbox)
+        measure(variants, args.rounds, mailbox)
         report(variants)
-        print(f"logs: {work}")  # noqa: T201
+        print(f"logs: {work}")
     finally:
-        for runner in runners:
-            runner.stop()
+        for process in processes:
+            process.stop()
         mailbox.stop()
         server.stop()
         drop_pg_database(db_name)
 
 
-def measure(variants: list[Variant], rounds: int, db: Engine, mailbox: Mailbox) -> None:
-    walks = {v.name: start_walk(v, db) for v in variants}
+def measure(variants: list[Variant], rounds: int, mailbox: Mailbox) -> None:
+    for variant in variants:
+        wait_until(lambda v=variant: deployment_exists(v.deployment), timeout=90, what=variant.deployment)  # type: ignore[misc]
     for round_no in range(rounds):
         for variant in variants:
-            walk = walks[variant.name]
-            walk.save_draft()
-            ready(walk, variant)
-            mails_before = len(mailbox.messages)
+            walk = submitted_pair(variant)
             began = time.monotonic()
-            variant.committed_at.append(time.time())
-            walk.submit()  # its consequence: a mail to the mentor
-            wait_until(lambda w=walk: caught_up(w), timeout=120, interval=0.02)  # type: ignore[misc]
-            variant.fact_to_handled.append(time.monotonic() - began)
-            wait_until(lambda n=mails_before: len(mailbox.messages) > n, timeout=60, interval=0.02)  # type: ignore[misc]
-            variant.fact_to_mail.append(time.monotonic() - began)
-            ready(walk, variant)
-        print(f"round {round_no + 1}/{rounds}")  # noqa: T201
+            variant.approved_at.append(time.time())
+            walk.approve()  # commit, then notify_engine, as the API does
+            pending = {"stage", "mail", "shown"}
+            while pending:
+                m = walk.mentorship()
+                elapsed = time.monotonic() - began
+                if "stage" in pending and m.stage == Stage.ACTIVE:
+                    variant.to_stage.append(elapsed)
+                    pending.discard("stage")
+                if "mail" in pending and approval_mail_arrived(mailbox, walk):
+                    variant.to_mail.append(elapsed)
+                    pending.discard("mail")
+                if "shown" in pending and m.shown_seq == m.last_seq:
+                    variant.to_shown.append(elapsed)
+                    pending.discard("shown")
+                if elapsed > 120:
+                    raise TimeoutError(f"{variant.name}: {pending} after 120 s")
+                time.sleep(0.01)
+            settle(walk)
+        print(f"round {round_no + 1}/{rounds}")
     for variant in variants:
-        run_id = walks[variant.name].mentorship().flow_run_id
-        assert run_id is not None
-        if variant.gap is None:  # a lingering run has no resumes to split
-            split_resumes(variant, run_id)
+        split_resumes(variant)
 
 
-def ready(walk: Walk, variant: Variant) -> None:
-    """Cold: wait until the run suspended. Warm: wait until handled, then ``gap`` seconds."""
-    if variant.gap is None:
-        settle(walk)
-        return
-    wait_until(lambda: caught_up(walk), timeout=120, interval=0.02)
-    time.sleep(variant.gap)
-
-
-def start_walk(variant: Variant, db: Engine) -> Walk:
-    wait_until(lambda: deployment_exists(variant.deployment), timeout=90, what=variant.deployment)
-    walk = Walk(db, notify=False)
+def submitted_pair(variant: Variant) -> Walk:
+    """A pair in ``intro`` with agreement v1 submitted, its run suspended after handling it."""
+    walk = Walk(variant.db, notify=False)
     walk.request()
-    assert start_lifecycle(walk.mentorship_id, db=db, deployment=variant.deployment)
-    walk.notify = True
     walk.accept()
+    walk.save_draft()
+    walk.submit()
+    run_id = start_lifecycle(walk.mentorship_id, db=variant.db, deployment=variant.deployment)
+    assert run_id is not None
+    variant.run_ids.append(run_id)
+    walk.notify = True
     settle(walk)
     return walk
+
+
+def approval_mail_arrived(mailbox: Mailbox, walk: Walk) -> bool:
+    return any(
+        f"mentee{walk.number}@" in str(m["To"]) and str(m["X-Mentorflow-Kind"]) == "agreement_approved"
+        for m in list(mailbox.messages)
+    )
 
 
 def deployment_exists(name: str) -> bool:
@@ -198,17 +209,12 @@ def deployment_exists(name: str) -> bool:
     return True
 
 
-def caught_up(walk: Walk) -> bool:
-    m = walk.mentorship()
-    return m.processed_seq == m.last_seq
-
-
 def settle(walk: Walk) -> None:
-    """Wait until every event is handled and the run is suspended again."""
+    """Wait until every event is handled and shown and the run is suspended again."""
 
     def suspended() -> bool:
         m = walk.mentorship()
-        if m.processed_seq != m.last_seq or m.flow_run_id is None:
+        if not (m.processed_seq == m.shown_seq == m.last_seq) or m.flow_run_id is None:
             return False
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(UUID(m.flow_run_id)).state
@@ -217,27 +223,25 @@ def settle(walk: Walk) -> None:
     wait_until(suspended, timeout=120, interval=0.05)
 
 
-def split_resumes(variant: Variant, run_id: str) -> None:
-    """Scheduled → Pending → Running → Suspended, for every resume of the run."""
+def split_resumes(variant: Variant) -> None:
+    """Scheduled → Pending → Running → Suspended for the resume after each measured fact."""
     with get_client(sync_client=True) as client:
-        states = sorted(client.read_flow_run_states(UUID(run_id)), key=lambda s: s.timestamp)
-    scheduled = [s.timestamp.timestamp() for s in states if s.type == StateType.SCHEDULED]
-    for committed in variant.committed_at:
-        resumed = min((at for at in scheduled if at >= committed), default=None)
-        if resumed is not None:
-            variant.fact_to_resumed.append(resumed - committed)
-    marks: dict[StateType, float] = {}
-    for state in states:
-        at = state.timestamp.timestamp()
-        if state.type == StateType.SCHEDULED:
-            marks = {StateType.SCHEDULED: at}
-        elif state.type in (StateType.PENDING, StateType.RUNNING):
-            marks[state.type] = at
-        elif state.type == StateType.PAUSED and len(marks) == 3:
-            variant.poll_wait.append(marks[StateType.PENDING] - marks[StateType.SCHEDULED])
-            variant.process_start.append(marks[StateType.RUNNING] - marks[StateType.PENDING])
-            variant.flow_code.append(at - marks[StateType.RUNNING])
-            marks = {}
+        for run_id, approved in zip(variant.run_ids, variant.approved_at, strict=True):
+            states = sorted(client.read_flow_run_states(UUID(run_id)), key=lambda s: s.timestamp)
+            marks: dict[StateType, float] = {}
+            for state in states:
+                at = state.timestamp.timestamp()
+                if at < approved:
+                    continue
+                if state.type == StateType.SCHEDULED:
+                    marks = {StateType.SCHEDULED: at}
+                elif state.type in (StateType.PENDING, StateType.RUNNING):
+                    marks[state.type] = at
+                elif state.type == StateType.PAUSED and len(marks) == 3:
+                    variant.poll_wait.append(marks[StateType.PENDING] - marks[StateType.SCHEDULED])
+                    variant.process_start.append(marks[StateType.RUNNING] - marks[StateType.PENDING])
+                    variant.flow_code.append(at - marks[StateType.RUNNING])
+                    break
 
 
 def p95(values: list[float]) -> float:
@@ -257,25 +261,29 @@ def machine() -> str:
 
 
 def report(variants: list[Variant]) -> None:
-    print(f"\nmachine after the run: {machine()}")  # noqa: T201
+    print(f"\nmachine after the run: {machine()}")
     for variant in variants:
-        print(f"\n{variant.name}\n{'':34} {'n':>3} {'median':>8} {'p95':>8}")  # noqa: T201
+        print(f"\n{variant.name}\n{'':38} {'n':>3} {'median':>8} {'p95':>8} {'max':>8}")
         for label, values in (
-            ("fact → handled (processed_seq)", variant.fact_to_handled),
-            ("fact → mail in the SMTP sink", variant.fact_to_mail),
-            ("fact → run resumed (API side)", variant.fact_to_resumed),
+            ("approval → stage active", variant.to_stage),
+            ("approval → mentee's mail in the sink", variant.to_mail),
+            ("approval → shown by the run", variant.to_shown),
             ("per resume: poll wait", variant.poll_wait),
             ("per resume: process start", variant.process_start),
             ("per resume: flow code → suspended", variant.flow_code),
         ):
             if values:
-                print(f"{label:34} {len(values):>3} {median(values):>7.2f}s {p95(values):>7.2f}s")  # noqa: T201
-    fast, slow = variants
-    ratio_median = median(slow.fact_to_mail) / median(fast.fact_to_mail)
-    ratio_p95 = p95(slow.fact_to_mail) / p95(fast.fact_to_mail)
-    print(  # noqa: T201
-        f"\nratio default poll / 1 s poll, fact → mail: median {ratio_median:.2f}, p95 {ratio_p95:.2f}"
-    )
+                print(
+                    f"{label:38} {len(values):>3} {median(values):>7.2f}s {p95(values):>7.2f}s"
+                    f" {max(values):>7.2f}s"
+                )
+    ours, baseline = variants
+    for label, attr in (("stage", "to_stage"), ("mail", "to_mail"), ("shown", "to_shown")):
+        fast, slow = getattr(ours, attr), getattr(baseline, attr)
+        print(
+            f"ratio Prefect defaults / mentorflow, approval → {label}:"
+            f" median {median(slow) / median(fast):.1f}, p95 {p95(slow) / p95(fast):.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@
 People make the decided moves (accept, decline, withdraw, end) in their API request. This
 flow makes the moves that follow from facts, and runs every event's consequences. Each pass
 starts from the database, never from history: read the position, handle the waiting events
-oldest first, show operators where things stand, watch briefly for the pair's next fact, and
-suspend until the next event (no process is held meanwhile). A resume costs the same at the
-first meeting and the fiftieth.
+oldest first, show operators where things stand, and suspend until the next event (no
+process is held meanwhile). A resume costs the same at the first meeting and the fiftieth.
+The fast lane (``flows/fast_lane.py``) runs the same ``catch_up`` the moment a fact is
+stated, so a pass usually finds the consequences done and only shows where things stand.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from tasks.lifecycle import (
     complete_when_certified,
     issue_certificate,
     mark_event_processed,
-    news_within_linger,
     read_position,
 )
 from tasks.run_status import show_where_it_stands
@@ -41,8 +41,6 @@ def mentorship_lifecycle(mentorship_id: int) -> str:
         show_where_it_stands(mentorship_id)
         if position.finished:
             return position.stage
-        if news_within_linger(mentorship_id):
-            continue  # the pair is busy: handle their next fact in this warm process
         wait_for_next_event(position.processed_seq, spent_keys)
 
 

@@ -7,18 +7,20 @@ effort, and this flow catches up on whatever that missed.
 the run is …               then
 =========================  ==================================================================
 missing / not found        start it (same idempotency key as the API: never two runs)
-suspended, events waiting  wake it
+suspended, run behind      wake it (events it has not shown yet, handled or not)
 scheduled                  leave it: a runner will pick it up
 pending / running          leave it, unless it showed no sign of life (state change or
                            heartbeat) for ``stale_after_seconds``: its process is gone
                            (runner killed), so put it back to Scheduled
 crashed                    put it back to Scheduled
-completed, work waiting    put it back to Scheduled (events after the end, e.g. late feedback)
+completed, run behind      put it back to Scheduled (events after the end, e.g. late feedback)
 failed                     put it back to Scheduled, at most every ``failed_retry_after_seconds``
-cancelled                  leave it: an operator decided
+cancelled by a runner      put it back to Scheduled: Prefect's runner cancels the passes it
+that shut down             is running when it gets SIGTERM (a restart, Ctrl-C on ``up``)
+cancelled otherwise        leave it: an operator decided
 =========================  ==================================================================
 
-Only mentorships that are open or have unhandled events are looked at.
+Only mentorships that are open or whose run is behind the event log are looked at.
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ from tasks.engine import (
 )
 
 log = logging.getLogger(__name__)
+
+
+#: The message of the Cancelled state Prefect's runner gives the runs it was executing when it
+#: was stopped ("Runner is shutting down.").
+RUNNER_SHUTDOWN = "runner is shutting down"
 
 
 class Act(StrEnum):
@@ -100,14 +107,14 @@ def decide(
     failed_retry_after_s: float,
 ) -> Decision:
     """What to do about one mentorship's run (pure: the table in the module docstring)."""
-    if not (target.is_open or target.has_pending_events):
-        return Decision(Act.NOTHING, "finished, every event handled")
+    if not (target.is_open or target.run_is_behind):
+        return Decision(Act.NOTHING, "finished, every event shown")
     if run is None:
         return Decision(Act.START, "no run" if target.flow_run_id is None else "run not found")
     state = run.state_type
     if state == "PAUSED":
-        if target.has_pending_events:
-            return Decision(Act.WAKE, f"events up to {target.last_seq} wait")
+        if target.run_is_behind:
+            return Decision(Act.WAKE, f"events {target.shown_seq + 1}–{target.last_seq} not shown yet")
         return Decision(Act.NOTHING, "waiting for the next event")
     if state in ("PENDING", "RUNNING"):
         silent = (now - run.last_seen).total_seconds()
@@ -118,6 +125,8 @@ def decide(
         return Decision(Act.RESCHEDULE, "crashed")
     if state == "COMPLETED":
         return Decision(Act.RESCHEDULE, "completed, but the mentorship still needs it")
+    if state == "CANCELLED" and RUNNER_SHUTDOWN in run.state_message.lower():
+        return Decision(Act.RESCHEDULE, "cancelled by a runner that shut down")
     if state == "FAILED":
         if (now - run.state_at).total_seconds() > failed_retry_after_s:
             return Decision(Act.RESCHEDULE, "failed; trying again")

@@ -1,8 +1,10 @@
 """Engine and session setup for SQLite (default) and PostgreSQL.
 
 SQLite: WAL, foreign keys on, and ``BEGIN IMMEDIATE`` for every transaction so two writers
-queue up instead of failing half-way with "database is locked". PostgreSQL: writers take row
-locks (``SELECT ... FOR UPDATE``) on the mentorship they change; see ``services.locking``.
+queue up instead of failing half-way with "database is locked"; ``read_scope`` opens a plain
+(deferred) transaction for readers that poll often and must not queue behind writers.
+PostgreSQL: writers take row locks (``SELECT ... FOR UPDATE``) on the mentorship they change;
+see ``services.access``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from models.settings import get_settings
@@ -37,8 +39,12 @@ def _tune_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    def _on_begin(connection: Connection) -> None:
+        read_only = connection.get_execution_options().get(_READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "mentorflow_read_only"
 
 
 @lru_cache
@@ -63,3 +69,19 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine | None = None) -> Iterator[Session]:
+    """A unit of work that only reads; rolled back at the end whatever it did.
+
+    On SQLite it takes no write lock, so a reader that polls every few milliseconds neither
+    waits for writers nor makes them wait. On PostgreSQL it is an ordinary transaction.
+    """
+    with (engine or default_engine()).connect() as connection:
+        connection.execution_options(**{_READ_ONLY: True})
+        with Session(bind=connection) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()

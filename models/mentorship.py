@@ -55,9 +55,11 @@ class Mentorship(Base):
     finished_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime]
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
-    # sequence of the newest event, and of the newest one the lifecycle flow has handled
+    # sequence of the newest event; of the newest one whose consequences were handled (by the
+    # fast lane or the lifecycle run); and of the newest one the lifecycle run has shown
     last_seq: Mapped[int] = mapped_column(default=0)
     processed_seq: Mapped[int] = mapped_column(default=0)
+    shown_seq: Mapped[int] = mapped_column(default=0, server_default="0")
     version: Mapped[int] = mapped_column(default=1)
 
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined", innerjoin=True)

@@ -12,12 +12,12 @@ from pydantic import BeforeValidator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "development-only-secret-change-me-0123456789"
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(value: object) -> object:
-    """Accept ``90s``, ``15m``, ``2h``, ``21d`` (and anything pydantic reads as a timedelta)."""
+    """Accept ``250ms``, ``90s``, ``15m``, ``2h``, ``21d`` (and what pydantic reads as a timedelta)."""
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match:
@@ -44,9 +44,10 @@ class Settings(BaseSettings):
     port: int = 8000
     inactivity_after: Duration = timedelta(days=21)
     request_expiry: Duration = timedelta(days=14)
-    # after a pass, a lifecycle run watches the log this long before it suspends: a fact in a
-    # lively exchange is then handled in the warm process instead of a new one (0 turns it off)
-    engine_linger: Duration = timedelta(seconds=20)
+    # the fast lane (flows/fast_lane.py): how often it looks at the event log, and how many
+    # mentorships it handles at once
+    fast_lane_poll: Duration = timedelta(milliseconds=100)
+    fast_lane_workers: int = 4
     default_locale: str = "en"
     default_timezone: str = "Europe/Berlin"
 

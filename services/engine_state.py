@@ -1,7 +1,10 @@
 """What the application records about the workflow engine, and the names both sides use.
 
 Each mentorship runs as one long-lived lifecycle flow run; the mentorship row keeps that run's
-id (``flow_run_id``) and the flow's cursor in the event log (``processed_seq``). The API
+id (``flow_run_id``) and two cursors in the event log: ``processed_seq``, up to which every
+event's consequences are handled (by the fast lane or the run), and ``shown_seq``, up to which
+the run has accounted for the log and shown operators where the mentorship stands. The run
+needs waking while ``last_seq`` is ahead of ``shown_seq``. The API
 (``api/engine.py``) and the reconciler (``flows/reconciler.py``) cannot import each other, so
 the deployment names and the run naming live here. No Prefect imports: these are plain reads
 and writes.
@@ -40,17 +43,19 @@ def run_name(mentorship_id: int) -> str:
 
 @dataclass(frozen=True)
 class EngineTarget:
-    """A mentorship as the engine sees it: its run, and how far that run has read the log."""
+    """A mentorship as the engine sees it: its run, and how far the log has been handled and shown."""
 
     mentorship_id: int
     stage: str
     flow_run_id: str | None
     last_seq: int
     processed_seq: int
+    shown_seq: int
 
     @property
-    def has_pending_events(self) -> bool:
-        return self.last_seq > self.processed_seq
+    def run_is_behind(self) -> bool:
+        """Events the run has not accounted for yet (handled by the fast lane or not)."""
+        return self.last_seq > self.shown_seq
 
     @property
     def is_open(self) -> bool:
@@ -64,6 +69,7 @@ def _target(row: Any) -> EngineTarget:
         flow_run_id=row.flow_run_id,
         last_seq=row.last_seq,
         processed_seq=row.processed_seq,
+        shown_seq=row.shown_seq,
     )
 
 
@@ -73,6 +79,7 @@ _TARGET_COLUMNS = (
     Mentorship.flow_run_id,
     Mentorship.last_seq,
     Mentorship.processed_seq,
+    Mentorship.shown_seq,
 )
 
 
@@ -82,13 +89,13 @@ def engine_target(session: Session, mentorship_id: int) -> EngineTarget | None:
 
 
 def engine_targets(session: Session) -> list[EngineTarget]:
-    """Every mentorship that needs a lifecycle run: open ones, and any with unhandled events."""
+    """Every mentorship that needs a lifecycle run: open ones, and any whose run is behind."""
     rows = session.execute(
         select(*_TARGET_COLUMNS)
         .where(
             or_(
                 Mentorship.stage.in_(OPEN_STAGES),
-                Mentorship.last_seq > Mentorship.processed_seq,
+                Mentorship.last_seq > Mentorship.shown_seq,
             )
         )
         .order_by(Mentorship.id)
@@ -100,6 +107,13 @@ def set_flow_run_id(session: Session, mentorship_id: int, flow_run_id: str) -> N
     """Remember the mentorship's lifecycle run (the public ``version`` does not change)."""
     mentorship = session.get_one(Mentorship, mentorship_id, with_for_update=True)
     mentorship.flow_run_id = flow_run_id
+    session.flush()
+
+
+def mark_shown(session: Session, mentorship_id: int, seq: int) -> None:
+    """The run has shown the log up to ``seq`` (never moves back; the public version stays)."""
+    mentorship = session.get_one(Mentorship, mentorship_id, with_for_update={"of": Mentorship})
+    mentorship.shown_seq = max(mentorship.shown_seq, seq)
     session.flush()
 
 

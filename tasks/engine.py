@@ -47,6 +47,7 @@ class RunView:
     state_name: str
     state_at: datetime
     last_seen: datetime  # newest of the state's timestamp and the run's heartbeats
+    state_message: str = ""
 
 
 @task(name="read-engine-targets", cache_policy=NO_CACHE, persist_result=False)
@@ -93,6 +94,7 @@ def _view(run: FlowRun) -> RunView | None:
         state_name=run.state.name or run.state.type.value,
         state_at=at,
         last_seen=at,
+        state_message=run.state.message or "",
     )
 
 

@@ -8,7 +8,6 @@ each reads or changes the database now, and a cached answer would be a stale one
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -22,8 +21,6 @@ from models.settings import get_settings
 from services import certificates, engine_state, lifecycle
 from services.engine_state import Position
 from services.events import append_event, mark_processed
-
-LINGER_POLL_SECONDS = 0.2
 
 
 def _now() -> datetime:
@@ -51,29 +48,6 @@ def read_position(mentorship_id: int) -> Position:
 def mark_event_processed(mentorship_id: int, seq: int) -> None:
     with session_scope() as session:
         mark_processed(session, mentorship_id, seq)
-
-
-@task(
-    name="watch-for-news",
-    task_run_name="watch-{mentorship_id}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def news_within_linger(mentorship_id: int) -> bool:
-    """Watch the event log for ``engine_linger``: True as soon as an unhandled event shows up.
-
-    A resume costs a new process (2–3 s here); while a pair is busy, their next fact often
-    comes within seconds and is handled here at once. Quiet pairs hold no process for long.
-    """
-    deadline = time.monotonic() + get_settings().engine_linger.total_seconds()
-    while True:
-        with session_scope() as session:
-            target = engine_state.engine_target(session, mentorship_id)
-        if target is None or target.has_pending_events:
-            return target is not None
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(LINGER_POLL_SECONDS)
 
 
 class _Move(Protocol):

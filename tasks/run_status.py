@@ -3,7 +3,8 @@
 Each lifecycle pass publishes a markdown artifact under the key ``mentorship-{id}`` (stage,
 who must do what next, the recent timeline) and sets the run's tags (``stage:<stage>``,
 ``waiting:<who>``), so the flow-runs list can be filtered by stage without opening anything.
-The text is for operators, not participants, and stays in English.
+Then it records how far the log is shown (``shown_seq``): until then the run counts as behind,
+and the API and the reconciler wake it. The text is for operators, not participants, and stays in English.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _MANAGED_TAG_PREFIXES = ("stage:", "waiting:")
 
 @task(name="show-where-it-stands", cache_policy=NO_CACHE, persist_result=False)
 def show_where_it_stands(mentorship_id: int) -> str:
-    """Publish the status artifact and tags; returns the one-line summary."""
+    """Publish the status artifact and tags, then mark them shown; returns the one-line summary."""
     with session_scope() as session:
         status = engine_state.run_status(session, mentorship_id, now=datetime.now(UTC))
     summary = summary_line(status)
@@ -35,6 +36,8 @@ def show_where_it_stands(mentorship_id: int) -> str:
         description=summary,
     )
     _set_tags(status)
+    with session_scope() as session:
+        engine_state.mark_shown(session, mentorship_id, status.processed_seq)
     return summary
 
 

@@ -24,6 +24,7 @@ from migrations import upgrade
 from models.db import make_engine
 from services.engine_state import LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT
 from tests.engine.harness import (
+    PYTHON,
     Mailbox,
     PrefectServer,
     Process,
@@ -140,7 +141,6 @@ def runner(
         MENTORFLOW_SMTP_URL=mailbox.url,
         MENTORFLOW_BASE_URL="https://mentoring.example.org",
         MENTORFLOW_RECONCILE_EVERY=RECONCILE_EVERY,
-        MENTORFLOW_ENGINE_LINGER="0s",  # these tests watch runs suspend; the linger has its own test
     )
     control = RunnerControl(env=env, log_path=engine_dir / "runner.log")
     began = time.monotonic()
@@ -148,3 +148,20 @@ def runner(
     print(f"runner serving after {time.monotonic() - began:.1f} s")  # noqa: T201
     yield control
     control.stop()
+
+
+@pytest.fixture(scope="module")
+def fast_lane(runner: RunnerControl, engine_dir: Path) -> Iterator[Process]:
+    """``python -m deployments.fast_lane`` beside the runner, for the modules that ask for it
+    (as ``mentorflow up`` runs it); the other modules watch the lifecycle run work alone."""
+    log_path = engine_dir / "fast-lane.log"
+    lane = Process([PYTHON, "-m", "deployments.fast_lane"], env=runner.env, log_path=log_path)
+    lane.start()
+    wait_until(
+        lambda: "watching the event log" in log_path.read_text(errors="replace"),
+        timeout=60,
+        interval=0.2,
+        what="the fast lane",
+    )
+    yield lane
+    lane.stop()

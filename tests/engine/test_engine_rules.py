@@ -16,16 +16,25 @@ from tasks.run_status import run_tags, status_markdown, summary_line
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
-def target(*, stage: str = "active", last: int = 5, processed: int = 5) -> EngineTarget:
+def target(
+    *, stage: str = "active", last: int = 5, processed: int = 5, shown: int | None = None
+) -> EngineTarget:
+    """``processed`` below ``last``: events wait. ``shown`` defaults to ``processed``: the run
+    showed what was handled; a ``shown`` below it means the fast lane handled events since."""
     return EngineTarget(
-        mentorship_id=7, stage=stage, flow_run_id="run-7", last_seq=last, processed_seq=processed
+        mentorship_id=7,
+        stage=stage,
+        flow_run_id="run-7",
+        last_seq=last,
+        processed_seq=processed,
+        shown_seq=processed if shown is None else shown,
     )
 
 
-def run(state: str, *, age: float = 1.0, silent: float | None = None) -> RunView:
+def run(state: str, *, age: float = 1.0, silent: float | None = None, message: str = "") -> RunView:
     at = NOW - timedelta(seconds=age)
     seen = NOW - timedelta(seconds=silent if silent is not None else age)
-    return RunView("run-7", state, state.title(), state_at=at, last_seen=seen)
+    return RunView("run-7", state, state.title(), state_at=at, last_seen=seen, state_message=message)
 
 
 def act(t: EngineTarget, r: RunView | None) -> Act:
@@ -39,6 +48,7 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
         (target(stage="completed"), None, Act.NOTHING),
         (target(stage="completed", processed=4), None, Act.START),
         (target(processed=4), run("PAUSED"), Act.WAKE),
+        (target(shown=4), run("PAUSED"), Act.WAKE),  # handled by the fast lane, not shown yet
         (target(), run("PAUSED"), Act.NOTHING),
         (target(processed=4), run("SCHEDULED", age=600), Act.NOTHING),
         (target(processed=4), run("RUNNING", age=30), Act.NOTHING),
@@ -48,10 +58,14 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
         (target(), run("CRASHED"), Act.RESCHEDULE),
         (target(stage="completed"), run("CRASHED"), Act.NOTHING),
         (target(stage="completed", processed=4), run("COMPLETED"), Act.RESCHEDULE),
+        (target(stage="completed", shown=4), run("COMPLETED"), Act.RESCHEDULE),  # late feedback
+        (target(stage="completed", shown=4), None, Act.START),
         (target(stage="completed"), run("COMPLETED"), Act.NOTHING),
         (target(), run("FAILED", age=60), Act.NOTHING),
         (target(), run("FAILED", age=3600), Act.RESCHEDULE),
-        (target(processed=4), run("CANCELLED"), Act.NOTHING),
+        (target(processed=4), run("CANCELLED"), Act.NOTHING),  # an operator's decision
+        (target(), run("CANCELLED", message="Runner is shutting down."), Act.RESCHEDULE),
+        (target(stage="completed"), run("CANCELLED", message="Runner is shutting down."), Act.NOTHING),
     ],
 )
 def test_the_reconciler_decides_by_stage_events_and_run_state(

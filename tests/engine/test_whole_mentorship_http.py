@@ -1,5 +1,5 @@
 """A whole mentorship through the HTTP API, with the real engine behind it: request to a
-downloaded certificate, asserting the mail each side receives, the stages the flow moves,
+downloaded certificate, asserting the mail each side receives, the stages the engine moves,
 the achievements in both profiles, the certificate's text and the flow run's final state."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from models import Role
 from models.settings import get_settings
 from services.users import create_user
 from tests.engine.conftest import RunnerControl
-from tests.engine.harness import Mailbox, wait_until
+from tests.engine.harness import Mailbox, Process, wait_until
 from tests.support import Clock, serve_app
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("engine")]
@@ -64,7 +64,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def api(runner: RunnerControl, app_db: Engine, clock: Clock) -> Iterator[httpx.Client]:
+def api(runner: RunnerControl, fast_lane: Process, app_db: Engine, clock: Clock) -> Iterator[httpx.Client]:
+    """The API in front of the engine as ``mentorflow up`` runs it: runner and fast lane."""
     app = create_app(get_settings(), engine=app_db, clock=clock)  # tells the engine after commit
     with serve_app(app) as url, httpx.Client(base_url=url, timeout=20) as client:
         yield client
@@ -161,7 +162,7 @@ def test_request_to_downloaded_certificate(
     )
     ok(api.post(f"/api/mentorships/{mid}/agreement/submit", headers=mentee.auth))
     ok(api.post(f"/api/mentorships/{mid}/agreement/approve", headers=mentor.auth, json={"version": 1}))
-    wait_for_stage(api, mentee, mid, "active")  # moved by the flow, not the request
+    wait_for_stage(api, mentee, mid, "active")  # moved by the engine, not the request
 
     hold_meeting(api, clock, mentee, mentor, mid, is_final=True, topics=["leadership"])
     done = wait_for_stage(api, mentor, mid, "completed")

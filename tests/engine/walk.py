@@ -9,15 +9,15 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 from itertools import count
 from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.engine import notify_engine
 from models import Mentorship, Role, Stage, User
+from models.db import read_scope
 from services import agreements, meetings, mentorships
 from services.agreements import AgreementTerms
 from services.events import append_event
@@ -28,11 +28,6 @@ from tests.support import Clock
 
 T = TypeVar("T")
 _people = count(1)
-
-
-@cache
-def _reader(db: Engine) -> Engine:
-    return create_engine(db.url) if db.dialect.name == "sqlite" else db
 
 
 @dataclass
@@ -83,10 +78,11 @@ class Walk:
                 self.notified.append(job)
 
     def mentorship(self) -> Mentorship:
-        """Read without taking SQLite's write lock (``make_engine`` begins every transaction
-        IMMEDIATE), so polling this does not hold up the flow's writes."""
-        with Session(_reader(self.db)) as session:
-            return session.get_one(Mentorship, self.mentorship_id)
+        """Read without taking SQLite's write lock, so polling this does not hold up the engine."""
+        with read_scope(self.db) as session:
+            mentorship = session.get_one(Mentorship, self.mentorship_id)
+            session.expunge(mentorship)
+            return mentorship
 
     # --- facts ---------------------------------------------------------------------------------
 

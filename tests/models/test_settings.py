@@ -14,6 +14,7 @@ from models.settings import DEFAULT_SECRET, Settings
 @pytest.mark.parametrize(
     ("written", "meant"),
     [
+        ("250ms", timedelta(milliseconds=250)),
         ("90s", timedelta(seconds=90)),
         ("15m", timedelta(minutes=15)),
         ("2h", timedelta(hours=2)),

@@ -1,0 +1,126 @@
+"""Reading the engine in the engine tests: runs, their states and passes, and the mail a pair got."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from uuid import UUID
+
+from prefect import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+
+from services.engine_state import RECONCILER_DEPLOYMENT
+from tasks.engine import last_heartbeat
+from tests.engine.conftest import RunnerControl
+from tests.engine.harness import Mailbox, wait_until
+from tests.engine.walk import Walk
+
+
+def read_run(flow_run_id: str) -> FlowRun:
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(UUID(flow_run_id))
+
+
+def state_of(flow_run_id: str) -> StateType | None:
+    state = read_run(flow_run_id).state
+    return state.type if state is not None else None
+
+
+def run_id_of(walk: Walk) -> str:
+    run_id = walk.mentorship().flow_run_id
+    assert run_id is not None
+    return run_id
+
+
+def caught_up(walk: Walk) -> bool:
+    """Every event handled (by the lane or the run) and shown by the run."""
+    m = walk.mentorship()
+    return m.flow_run_id is not None and m.processed_seq == m.shown_seq == m.last_seq
+
+
+def settle(walk: Walk, timeout: float = 60) -> FlowRun:
+    """Wait until the run has handled and shown every event and is suspended again."""
+    wait_until(lambda: caught_up(walk), timeout=timeout, interval=0.05, what="events handled and shown")
+    run_id = run_id_of(walk)
+    wait_until(lambda: state_of(run_id) == StateType.PAUSED, timeout=timeout, interval=0.05, what="suspend")
+    return read_run(run_id)
+
+
+def started(walk: Walk) -> Walk:
+    walk.request()
+    walk.accept()
+    settle(walk)
+    return walk
+
+
+def run_reconciler(**parameters: int) -> None:
+    """One reconciler tick through the runner, now."""
+    run: FlowRun = run_deployment(  # type: ignore[assignment, call-arg]
+        RECONCILER_DEPLOYMENT,
+        parameters=parameters,
+        timeout=90,
+        poll_interval=0.5,
+        as_subflow=False,
+        _sync=True,  # Playwright's sync API may have left an event loop in this thread
+    )
+    assert run.state is not None
+    assert run.state.is_completed(), run.state
+
+
+def flow_processes(runner: RunnerControl) -> list[str]:
+    """Command lines of the processes in the runner's group other than the runner itself."""
+    process = runner.process
+    assert process is not None
+    assert process.popen is not None
+    others = [pid for pid in process.group_members() if pid != process.popen.pid]
+    return [_cmdline(pid) for pid in others]
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()[:200]
+    except OSError:
+        return ""
+
+
+def pass_windows(flow_run_id: str) -> list[tuple[datetime, datetime]]:
+    """Each pass of a run: from its Running state to the Suspended state that follows."""
+    with get_client(sync_client=True) as client:
+        states = sorted(client.read_flow_run_states(UUID(flow_run_id)), key=lambda s: s.timestamp)
+    windows, began = [], None
+    for state in states:
+        if state.type == StateType.RUNNING:
+            began = state.timestamp
+        elif state.type == StateType.PAUSED and began is not None:
+            windows.append((began, state.timestamp))
+            began = None
+    return windows
+
+
+def task_runs_per_pass(flow_run_id: str, windows: list[tuple[datetime, datetime]]) -> list[int]:
+    """How many task runs started within each pass."""
+    starts: list[datetime | None] = []
+    with get_client(sync_client=True) as client:
+        while True:
+            page = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(flow_run_id)])),
+                limit=200,
+                offset=len(starts),
+            )
+            starts += [t.start_time or t.expected_start_time for t in page]
+            if len(page) < 200:
+                break
+    return [len([t for t in starts if t and begin <= t <= end]) for begin, end in windows]
+
+
+def heartbeat_of(flow_run_id: str) -> datetime | None:
+    """What the reconciler reads to tell a live run from one whose process is gone."""
+    with get_client(sync_client=True) as client:
+        return last_heartbeat(client, flow_run_id, since=datetime.now(UTC) - timedelta(minutes=5))
+
+
+def mails_of(mailbox: Mailbox, walk: Walk) -> list[EmailMessage]:
+    people = (f"mentee{walk.number}@", f"mentor{walk.number}@")
+    return [m for m in mailbox.messages if any(p in str(m["To"]) for p in people)]
