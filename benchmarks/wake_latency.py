@@ -32,16 +32,17 @@ from statistics import median, quantiles
 from uuid import UUID
 
 from prefect import get_client, serve
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.context import refresh_global_settings_context
+from prefect.deployments import run_deployment
 from prefect.types.entrypoint import EntrypointType
 from sqlalchemy import Engine
 
-from api.engine import start_lifecycle
 from flows.lifecycle import mentorship_lifecycle
 from migrations import upgrade
 from models import Stage
-from models.db import make_engine
+from models.db import make_engine, session_scope
+from services import engine_state
 from services.engine_state import LIFECYCLE_DEPLOYMENT, LIFECYCLE_FLOW
 from tests.engine.harness import (
     PYTHON,
@@ -185,12 +186,26 @@ def submitted_pair(variant: Variant) -> Walk:
     walk.accept()
     walk.save_draft()
     walk.submit()
-    run_id = start_lifecycle(walk.mentorship_id, db=variant.db, deployment=variant.deployment)
-    assert run_id is not None
-    variant.run_ids.append(run_id)
+    variant.run_ids.append(start_run(variant, walk.mentorship_id))
     walk.notify = True
     settle(walk)
     return walk
+
+
+def start_run(variant: Variant, mentorship_id: int) -> str:
+    """What ``api.engine.start_lifecycle`` does, with an idempotency key per set-up: both
+    application databases number their mentorships from 1, and they share one Prefect server."""
+    run: FlowRun = run_deployment(  # type: ignore[assignment, call-arg]
+        variant.deployment,
+        parameters={"mentorship_id": mentorship_id},
+        idempotency_key=f"{variant.deployment}/{mentorship_id}",
+        as_subflow=False,
+        timeout=0,
+        _sync=True,
+    )
+    with session_scope(variant.db) as session:
+        engine_state.set_flow_run_id(session, mentorship_id, str(run.id))
+    return str(run.id)
 
 
 def approval_mail_arrived(mailbox: Mailbox, walk: Walk) -> bool:
