@@ -54,9 +54,10 @@ class FastLane:
     workers: int = 4
     db: Engine | None = None
     clock: Callable[[], float] = time.monotonic
-    _in_hand: set[int] = field(default_factory=set)
-    _failures: dict[int, tuple[int, float]] = field(default_factory=dict)  # id → (count, rest until)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _in_hand: set[int] = field(default_factory=set, init=False, repr=False)
+    # mentorship id → (failures in a row, clock time its rest ends)
+    _failures: dict[int, tuple[int, float]] = field(default_factory=dict, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, stop: threading.Event) -> None:
         """Until ``stop`` is set; then finishes what it has in hand."""

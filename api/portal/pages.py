@@ -3,10 +3,16 @@
 ``PortalRoute`` turns what a route raises into pages: no session → the login page (with
 ``?next=``), a form without the CSRF token → 403, a refusal of the rules (``DomainError``, e.g.
 another pair's mentorship: 404) → an error page in the reader's language.
+
+Every rendered form carries a one-time ``submission`` token. ``Portal.act`` stores it with the
+fact, in the same transaction, the way the JSON API stores an ``Idempotency-Key``: the same form
+posted twice (a double click, a browser re-sending) states the fact once, and the second post
+is sent where the first one went.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +27,7 @@ from starlette.datastructures import FormData
 
 from api.deps import Now, SessionDep, SettingsDep
 from api.i18n import request_locale
+from api.idempotency import find_response, store_response
 from api.portal.reader import Reader
 from api.portal.session import (
     CSRF_FIELD,
@@ -36,9 +43,10 @@ from api.portal.texts import AGREEMENT_STATUSES, DONE, MEETING_STATUSES, MODES, 
 from api.templating import templates
 from models import Role, User
 from models.settings import Settings
-from services.errors import DomainError
+from services.errors import Conflict, DomainError
 from services.i18n import _, translate
 
+SUBMISSION_FIELD = "submission"
 WORDS = {"stage": STAGES, "meeting": MEETING_STATUSES, "agreement": AGREEMENT_STATUSES, "mode": MODES}
 
 
@@ -96,17 +104,52 @@ class Portal:
     ) -> Response:
         """Run one write through the services (``action`` returns the mentorship it concerns):
         commit and tell the engine, then redirect to ``then`` (post/redirect/get); or, refused,
-        roll back and answer ``refused(message, status)``: nothing was changed."""
+        roll back and answer ``refused(message, status)``: nothing was changed. A form posted
+        again with the same submission token is redirected where the first post went."""
+        key = self._submission_key()
+        if key is not None and (earlier := find_response(self.session, user_id=self.user.id, key=key)):
+            return RedirectResponse(earlier.body, status_code=303)
         try:
             mentorship_id = action()
+            target = then if isinstance(then, str) else then(mentorship_id or 0)
+            if key is not None:
+                self._remember(key, target)
             self.session.commit()
+        except _TwinWasFirst:
+            return RedirectResponse(target, status_code=303)  # a twin post of this form stated it
         except DomainError as refusal:
             self.session.rollback()
             return refused(self.explain(refusal), refusal.status)
         if mentorship_id is not None:
             self.request.app.state.on_fact(mentorship_id)
-        target = then if isinstance(then, str) else then(mentorship_id or 0)
         return RedirectResponse(target, status_code=303)
+
+    def _submission_key(self) -> str | None:
+        token = self.form.get(SUBMISSION_FIELD) if self.form is not None else None
+        return f"portal-form:{token[:100]}" if isinstance(token, str) and token else None
+
+    def _remember(self, key: str, target: str) -> None:
+        try:
+            store_response(
+                self.session,
+                user_id=self.user.id,
+                key=key,
+                fingerprint="portal-form",
+                status_code=303,
+                body=target,
+                now=self.now,
+            )
+        except Conflict:  # the same key, committed meanwhile: everything here is rolled back
+            raise _TwinWasFirst from None
+
+
+class _TwinWasFirst(Exception):
+    """Another post of the same form committed first."""
+
+
+def new_submission() -> str:
+    """A fresh token for one rendered form (see the module docstring)."""
+    return secrets.token_urlsafe(16)
 
 
 #: Pages about one person are not cached (the back button after signing out shows nothing) and
@@ -117,6 +160,8 @@ PRIVATE = {"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancest
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("language", request_locale(request))
     context.setdefault("csrf_field", CSRF_FIELD)
+    context.setdefault("submission_field", SUBMISSION_FIELD)
+    context.setdefault("new_submission", new_submission)
     response = templates.TemplateResponse(request, template, context, status_code=status)
     response.headers.update(PRIVATE)
     return response

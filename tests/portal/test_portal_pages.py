@@ -96,6 +96,33 @@ def test_a_stale_page_gets_the_rules_answer(
     assert woken == []
 
 
+def test_a_form_posted_twice_states_the_fact_once(
+    page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock, woken: list[int]
+) -> None:
+    """A double click, or a browser sending the form again: the same form, posted twice at once."""
+    tara = people.mentee("Tara Mentee")
+    mid = Journey(db, clock, tara, people.mentor("Mira Mentor")).request().accept().mentorship_id
+    page.goto(f"{live_url}/portal/mentorships/{mid}")
+    sign_in(page, tara)
+    page.get_by_label("Date and time").fill("2026-03-20T10:00")
+    page.get_by_label("Agenda").fill("Goals for the year")
+
+    answers = page.evaluate(
+        """async () => {
+            const form = document.querySelector('form[action$="/meetings"]');
+            const post = () => fetch(form.action, {method: "POST", body: new FormData(form)});
+            const answers = await Promise.all([post(), post()]);
+            return answers.map((a) => [a.status, new URL(a.url).pathname]);
+        }"""
+    )
+
+    assert answers == [[200, f"/portal/mentorships/{mid}"]] * 2  # both land on the mentorship
+    assert count(db, Meeting) == 1
+    assert woken == [mid]  # the engine is told about one fact
+    page.reload()
+    expect(page.get_by_text("Cancel this meeting")).to_have_count(1)  # one upcoming meeting
+
+
 def test_a_german_browser_gets_german_pages_and_times(
     open_page: Callable[..., Page], sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock
 ) -> None:
