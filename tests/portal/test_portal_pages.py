@@ -36,13 +36,21 @@ def posted(page: Page, click: Callable[[], None]) -> int:
     return answer.value.status
 
 
-def test_a_refused_action_shows_the_reason_and_changes_nothing(
-    page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock, woken: list[int]
-) -> None:
+def mentee_on_an_accepted_mentorship(
+    page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock
+) -> int:
+    """Tara's request was accepted; she is signed in on the mentorship's page. Its id."""
     tara = people.mentee("Tara Mentee")
     mid = Journey(db, clock, tara, people.mentor("Mira Mentor")).request().accept().mentorship_id
     page.goto(f"{live_url}/portal/mentorships/{mid}")
     sign_in(page, tara)
+    return mid
+
+
+def test_a_refused_action_shows_the_reason_and_changes_nothing(
+    page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock, woken: list[int]
+) -> None:
+    mid = mentee_on_an_accepted_mentorship(page, sign_in, live_url, people, db, clock)
 
     # a meeting in the past: the rules refuse it; the form keeps what was typed
     page.get_by_label("Date and time").fill("2026-03-01T10:00")
@@ -100,10 +108,7 @@ def test_a_form_posted_twice_states_the_fact_once(
     page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock, woken: list[int]
 ) -> None:
     """A double click, or a browser sending the form again: the same form, posted twice at once."""
-    tara = people.mentee("Tara Mentee")
-    mid = Journey(db, clock, tara, people.mentor("Mira Mentor")).request().accept().mentorship_id
-    page.goto(f"{live_url}/portal/mentorships/{mid}")
-    sign_in(page, tara)
+    mid = mentee_on_an_accepted_mentorship(page, sign_in, live_url, people, db, clock)
     page.get_by_label("Date and time").fill("2026-03-20T10:00")
     page.get_by_label("Agenda").fill("Goals for the year")
 
