@@ -57,6 +57,10 @@ class FastLane:
     _in_hand: set[int] = field(default_factory=set, init=False, repr=False)
     # mentorship id → (failures in a row, clock time its rest ends)
     _failures: dict[int, tuple[int, float]] = field(default_factory=dict, init=False, repr=False)
+    # how many pieces of work have finished, and that count when each mentorship's last one did:
+    # a look at the log that began before a mentorship's work ended may still list it
+    _finished: int = field(default=0, init=False, repr=False)
+    _finished_at: dict[int, int] = field(default_factory=dict, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run(self, stop: threading.Event) -> None:
@@ -80,12 +84,18 @@ class FastLane:
 
     def take_waiting(self) -> list[int]:
         """Mentorships with unhandled events that nobody here works on and that are not resting."""
+        with self._lock:
+            finished_before = self._finished
         with read_scope(self.db) as session:
             waiting = mentorships_with_pending_events(session)
         now = self.clock()
         with self._lock:
             taken = [
-                m for m in waiting if m not in self._in_hand and self._failures.get(m, (0, 0.0))[1] <= now
+                m
+                for m in waiting
+                if m not in self._in_hand
+                and self._finished_at.get(m, 0) <= finished_before  # else the look may be stale
+                and self._failures.get(m, (0, 0.0))[1] <= now
             ]
             self._in_hand.update(taken)
         return taken
@@ -100,6 +110,8 @@ class FastLane:
                 self._failures.pop(mentorship_id, None)
         finally:
             with self._lock:
+                self._finished += 1
+                self._finished_at[mentorship_id] = self._finished
                 self._in_hand.discard(mentorship_id)
 
     def _rest(self, mentorship_id: int, error: Exception) -> None:
