@@ -12,12 +12,12 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.idempotency import find_response, store_response
 from api.tokens import user_id_from_token
 from models import Role, User
 from models.settings import Settings
 from services.errors import Forbidden, Invalid, NotAuthenticated
 from services.i18n import _
+from services.idempotency import find_response, store_response
 from services.users import get_user
 
 Body = TypeVar("Body", bound=BaseModel)

@@ -31,7 +31,7 @@ from prefect.types.entrypoint import EntrypointType
 
 from flows.lifecycle import mentorship_lifecycle
 from flows.reconciler import reconcile
-from flows.sweeps import inactivity_sweep, meetings_sweep, pending_answers_sweep, send_mail
+from flows.sweeps import housekeeping, inactivity_sweep, meetings_sweep, pending_answers_sweep, send_mail
 from models.settings import parse_duration
 from services.engine_state import LIFECYCLE_DEPLOYMENT_NAME, RECONCILER_DEPLOYMENT_NAME
 
@@ -40,6 +40,7 @@ SWEEPS: list[tuple[Flow[..., Any], str, timedelta]] = [
     (inactivity_sweep, "daily", timedelta(days=1)),
     (pending_answers_sweep, "hourly", timedelta(hours=1)),
     (meetings_sweep, "hourly", timedelta(hours=1)),
+    (housekeeping, "daily", timedelta(days=1)),
     (send_mail, "every-minute", timedelta(minutes=1)),
 ]
 

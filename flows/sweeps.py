@@ -1,8 +1,8 @@
 """Scheduled sweeps (DESIGN rule 4): small flows, each a sweep task and then the outbox.
 
 Suggested schedules (registered in ``deployments/``): ``sweep-pending-answers`` and
-``sweep-meetings`` hourly, ``sweep-inactivity`` daily, ``send-mail`` every minute (it retries
-mail that could not go out, e.g. while SMTP was down).
+``sweep-meetings`` hourly, ``sweep-inactivity`` and ``housekeeping`` daily, ``send-mail`` every
+minute (it retries mail that could not go out, e.g. while SMTP was down).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from prefect import flow
 from tasks.mail import send_pending_mail
 from tasks.sweeps import (
     expire_requests,
+    forget_old_idempotency_keys,
     remind_attendance,
     remind_pending_answers,
     remind_upcoming_meetings,
@@ -44,10 +45,16 @@ def meetings_sweep(now: datetime | None = None) -> None:
     send_pending_mail()
 
 
+@flow(name="housekeeping")
+def housekeeping(now: datetime | None = None) -> None:
+    """Forget what is kept only for a while: stored Idempotency-Key answers."""
+    forget_old_idempotency_keys(now)
+
+
 @flow(name="send-mail")
 def send_mail() -> None:
     """Send what waits in the outbox."""
     send_pending_mail()
 
 
-SWEEP_FLOWS = (inactivity_sweep, pending_answers_sweep, meetings_sweep, send_mail)
+SWEEP_FLOWS = (inactivity_sweep, pending_answers_sweep, meetings_sweep, housekeeping, send_mail)

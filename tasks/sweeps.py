@@ -17,6 +17,7 @@ from models.db import session_scope
 from models.settings import Settings, get_settings
 from services import sweeps
 from services.consequences import Consequences, record
+from services.idempotency import forget_responses
 from tasks.mail import enqueue_mails
 
 
@@ -80,3 +81,11 @@ def expire_requests(now: datetime | None = None) -> list[int]:
             if event is not None:
                 event_ids.append(event.id)
     return event_ids
+
+
+@task(name="forget-old-idempotency-keys", cache_policy=NO_CACHE, persist_result=False)
+def forget_old_idempotency_keys(now: datetime | None = None) -> int:
+    """Drop stored Idempotency-Key answers older than ``idempotency_keep``; returns how many."""
+    moment = now or datetime.now(UTC)
+    with session_scope() as session:
+        return forget_responses(session, before=moment - get_settings().idempotency_keep)

@@ -27,7 +27,6 @@ from starlette.datastructures import FormData
 
 from api.deps import Now, SessionDep, SettingsDep
 from api.i18n import request_locale
-from api.idempotency import find_response, store_response
 from api.portal.reader import Reader
 from api.portal.session import (
     CSRF_FIELD,
@@ -45,6 +44,7 @@ from models import Role, User
 from models.settings import Settings
 from services.errors import Conflict, DomainError
 from services.i18n import _, translate
+from services.idempotency import find_response, store_response
 
 SUBMISSION_FIELD = "submission"
 WORDS = {"stage": STAGES, "meeting": MEETING_STATUSES, "agreement": AGREEMENT_STATUSES, "mode": MODES}

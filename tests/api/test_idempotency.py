@@ -3,9 +3,13 @@ nothing; the same key with another body is refused; keys belong to one user."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
 
+from tasks.sweeps import forget_old_idempotency_keys
 from tests.api.helpers import TERMS, Flow, invalid, meeting_body, problem
 from tests.support import Clock, People
 
@@ -33,6 +37,24 @@ def test_a_repeated_request_returns_the_first_response_and_writes_nothing(
     assert [m["id"] for m in client.get("/api/mentorships", headers=mentee.auth).json()] == [mid]
     assert client.get(f"/api/mentorships/{mid}/events", headers=mentee.auth).json() == events
     assert woken == [mid]  # the engine is not woken for a replay
+
+
+def test_a_key_is_kept_for_a_week_then_the_housekeeping_forgets_it(
+    client: TestClient, people: People, clock: Clock, db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("models.db.default_engine", lambda: db)  # where the sweep task writes
+    mentee, mentor = people.mentee(), people.mentor()
+    headers = {**mentee.auth, "Idempotency-Key": "req-1"}
+    body = {"mentor_id": mentor.id, "message": "Hi"}
+    assert client.post("/api/mentorships", json=body, headers=headers).status_code == 201
+
+    assert forget_old_idempotency_keys.fn(clock.now + timedelta(days=7) - timedelta(minutes=1)) == 0
+    assert client.post("/api/mentorships", json=body, headers=headers).headers[REPLAYED] == "true"
+
+    assert forget_old_idempotency_keys.fn(clock.now + timedelta(days=7, minutes=1)) == 1
+    late = client.post("/api/mentorships", json=body, headers=headers)  # a new request now
+    problem(late, 409)  # refused by the rules (one open request per mentor): nothing written twice
+    assert len(client.get("/api/mentorships", headers=mentee.auth).json()) == 1
 
 
 def test_a_replayed_decision_is_not_refused_as_already_decided(client: TestClient, flow: Flow) -> None:

@@ -1,9 +1,15 @@
-"""Stored first answers to writes sent with an ``Idempotency-Key`` (per user and key)."""
+"""Stored first answers to writes sent with an ``Idempotency-Key`` (per user and key).
+
+The JSON API stores one per keyed write, the portal one per form it answered. They are kept
+for ``MENTORFLOW_IDEMPOTENCY_KEEP`` (7 days): retries come within minutes, and the daily
+housekeeping sweep forgets older ones so the table does not grow for ever.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,3 +49,13 @@ def store_response(
     except IntegrityError:
         session.rollback()
         raise Conflict(_("A request with this Idempotency-Key is being processed; retry shortly.")) from None
+
+
+def forget_responses(session: Session, *, before: datetime) -> int:
+    """Drop the answers stored before ``before``; returns how many went."""
+    result = session.execute(
+        delete(IdempotentResponse)
+        .where(IdempotentResponse.created_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
