@@ -1,6 +1,6 @@
 """Fact → consequence latency through the real engine: mentorflow's set-up vs Prefect's defaults.
 
-    python -m benchmarks.wake_latency [--rounds 12]
+    python -m benchmarks.wake_latency [--rounds 12] [--burst 20]
 
 The fact is the issue's example: the mentor approves the first agreement version; its
 consequences are the mentee's e-mail and the stage move ``intro → active``. Two set-ups run
@@ -18,6 +18,11 @@ mentor approves, the way the API does it (commit the fact, then ``notify_engine`
 from the commit: the stage is ``active``, the mentee's mail is in the sink, and the run has
 shown the new state to operators (``shown_seq``). Prefect's state history splits each resume
 into poll wait (Scheduled → Pending), process start (Pending → Running) and flow code.
+
+``--burst N``: instead, every round N pairs approve at the same moment (one commit after the
+other, then the engine is told about each), and the time until the last of them has its
+stage moved, its mail in the sink and its new state shown is measured: how the two set-ups
+cope when many facts come at once on two cores.
 """
 
 from __future__ import annotations
@@ -68,6 +73,9 @@ class Variant:
     to_stage: list[float] = field(default_factory=list)
     to_mail: list[float] = field(default_factory=list)
     to_shown: list[float] = field(default_factory=list)
+    burst_stage: list[float] = field(default_factory=list)  # --burst: until the last one
+    burst_mail: list[float] = field(default_factory=list)
+    burst_shown: list[float] = field(default_factory=list)
     poll_wait: list[float] = field(default_factory=list)
     process_start: list[float] = field(default_factory=list)
     flow_code: list[float] = field(default_factory=list)
@@ -76,16 +84,18 @@ class Variant:
 
 
 def serve_with_default_poll() -> None:
-    """The baseline's runner: the same flow, Prefect's default poll frequency (no override)."""
+    """The baseline's runner: the same flow, Prefect's default poll frequency (no override),
+    and the same limit of runs at once as ``deployments.serve`` (16)."""
     deployment = mentorship_lifecycle.to_deployment(
         name=DEFAULT_POLL_DEPLOYMENT, entrypoint_type=EntrypointType.MODULE_PATH
     )
-    serve(deployment, limit=8, heartbeat_seconds=30, pause_on_shutdown=False)  # type: ignore[arg-type]
+    serve(deployment, limit=16, heartbeat_seconds=30, pause_on_shutdown=False)  # type: ignore[arg-type]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="fact → consequence latency, mentorflow vs Prefect defaults")
     parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--burst", type=int, default=0, help="N pairs approve at once per round")
     parser.add_argument("--serve-default-poll", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_default_poll:
@@ -137,8 +147,12 @@ def main() -> None:
                 make_engine(baseline_url),
             ),
         ]
-        measure(variants, args.rounds, mailbox)
-        report(variants)
+        if args.burst:
+            measure_bursts(variants, args.rounds, args.burst, mailbox)
+            report_bursts(variants, args.burst)
+        else:
+            measure(variants, args.rounds, mailbox)
+            report(variants)
         print(f"logs: {work}")
     finally:
         for process in processes:
@@ -179,17 +193,68 @@ def measure(variants: list[Variant], rounds: int, mailbox: Mailbox) -> None:
         split_resumes(variant)
 
 
+def measure_bursts(variants: list[Variant], rounds: int, size: int, mailbox: Mailbox) -> None:
+    for variant in variants:
+        wait_until(lambda v=variant: deployment_exists(v.deployment), timeout=90, what=variant.deployment)  # type: ignore[misc]
+    for round_no in range(rounds):
+        for variant in variants:
+            walks = submitted_pairs(variant, size)
+            began = time.monotonic()
+            for walk in walks:
+                walk.approve()
+            marks: dict[str, float] = {}
+            while len(marks) < 3:
+                states = [w.mentorship() for w in walks]
+                elapsed = time.monotonic() - began
+                if "stage" not in marks and all(m.stage == Stage.ACTIVE for m in states):
+                    marks["stage"] = elapsed
+                if "mail" not in marks and all(approval_mail_arrived(mailbox, w) for w in walks):
+                    marks["mail"] = elapsed
+                if "shown" not in marks and all(m.shown_seq == m.last_seq for m in states):
+                    marks["shown"] = elapsed
+                if elapsed > 600:
+                    raise TimeoutError(f"{variant.name}: burst of {size} not done after 600 s")
+                time.sleep(0.05)
+            variant.burst_stage.append(marks["stage"])
+            variant.burst_mail.append(marks["mail"])
+            variant.burst_shown.append(marks["shown"])
+            for walk in walks:
+                settle(walk)
+        print(f"round {round_no + 1}/{rounds}")
+
+
+def report_bursts(variants: list[Variant], size: int) -> None:
+    print(f"\nmachine after the run: {machine()}")
+    print(f"\nburst of {size} approvals at once, until the last one is done")
+    print(f"{'':48} {'n':>3} {'median':>8} {'max':>8}")
+    for variant in variants:
+        for label, values in (
+            ("all stages active", variant.burst_stage),
+            ("all mails in the sink", variant.burst_mail),
+            ("all shown by their runs", variant.burst_shown),
+        ):
+            name = f"{variant.name.split(':')[0]}: {label}"
+            print(f"{name:48} {len(values):>3} {median(values):>7.2f}s {max(values):>7.2f}s")
+
+
 def submitted_pair(variant: Variant) -> Walk:
-    """A pair in ``intro`` with agreement v1 submitted, its run suspended after handling it."""
-    walk = Walk(variant.db, notify=False)
-    walk.request()
-    walk.accept()
-    walk.save_draft()
-    walk.submit()
-    variant.run_ids.append(start_run(variant, walk.mentorship_id))
-    walk.notify = True
-    settle(walk)
-    return walk
+    return submitted_pairs(variant, 1)[0]
+
+
+def submitted_pairs(variant: Variant, count: int) -> list[Walk]:
+    """Pairs in ``intro`` with agreement v1 submitted, their runs suspended after handling it."""
+    walks = [Walk(variant.db, notify=False) for _ in range(count)]
+    for walk in walks:
+        walk.request()
+        walk.accept()
+        walk.save_draft()
+        walk.submit()
+    for walk in walks:
+        variant.run_ids.append(start_run(variant, walk.mentorship_id))
+        walk.notify = True
+    for walk in walks:
+        settle(walk)
+    return walks
 
 
 def start_run(variant: Variant, mentorship_id: int) -> str:

@@ -16,24 +16,32 @@ MENTORFLOW_RUNNER_LIMIT            16         flow runs executing at once (~95 M
 MENTORFLOW_RECONCILE_EVERY         60s        the reconciler's interval
 MENTORFLOW_ENGINE_STALE_AFTER      3 beats    a pending/running run silent this long lost its
                                               process: the reconciler reschedules it
+MENTORFLOW_WARM_START              on         fork flow runs from a preloaded process instead
+                                              of a new interpreter (deployments/warm_start.py)
 =================================  =========  ==================================================
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from prefect import Flow, serve
+from prefect import Flow
 from prefect.deployments.runner import RunnerDeployment
+from prefect.runner import Runner
 from prefect.types.entrypoint import EntrypointType
 
+from deployments.warm_start import use_warm_flow_processes, warm_start_enabled
 from flows.lifecycle import mentorship_lifecycle
 from flows.reconciler import reconcile
 from flows.sweeps import housekeeping, inactivity_sweep, meetings_sweep, pending_answers_sweep, send_mail
 from models.settings import parse_duration
 from services.engine_state import LIFECYCLE_DEPLOYMENT_NAME, RECONCILER_DEPLOYMENT_NAME
+
+TAGS = ["mentorflow"]
 
 #: Scheduled sweeps (DESIGN rule 4): one line each — flow, deployment name, interval.
 SWEEPS: list[tuple[Flow[..., Any], str, timedelta]] = [
@@ -67,39 +75,65 @@ def heartbeat_seconds() -> int:
     return max(30, _int_env("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", 30))
 
 
-def _deployment(flow: Flow[..., Any], name: str, **options: Any) -> RunnerDeployment:
-    deployment: RunnerDeployment = flow.to_deployment(  # type: ignore[assignment]  # sync call
-        name=name, entrypoint_type=EntrypointType.MODULE_PATH, tags=["mentorflow"], **options
-    )
-    return deployment
+@dataclass(frozen=True)
+class Served:
+    """One deployment this process serves: its flow, name and options (interval, parameters)."""
+
+    flow: Flow[..., Any]
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def to_deployment(self) -> RunnerDeployment:
+        deployment: RunnerDeployment = self.flow.to_deployment(  # type: ignore[assignment]  # sync call
+            name=self.name, entrypoint_type=EntrypointType.MODULE_PATH, tags=TAGS, **self.options
+        )
+        return deployment
 
 
-def deployments() -> list[RunnerDeployment]:
+def served() -> list[Served]:
     stale_after = _duration_env("MENTORFLOW_ENGINE_STALE_AFTER", timedelta(seconds=3 * heartbeat_seconds()))
     reconcile_every = _duration_env("MENTORFLOW_RECONCILE_EVERY", timedelta(minutes=1))
+    reconciler_parameters = {
+        "stale_after_seconds": int(stale_after.total_seconds()),
+        "max_lateness_seconds": int(2 * reconcile_every.total_seconds()),
+    }
     return [
-        _deployment(mentorship_lifecycle, LIFECYCLE_DEPLOYMENT_NAME),
-        _deployment(
+        Served(mentorship_lifecycle, LIFECYCLE_DEPLOYMENT_NAME),
+        Served(
             reconcile,
             RECONCILER_DEPLOYMENT_NAME,
-            interval=reconcile_every,
-            parameters={
-                "stale_after_seconds": int(stale_after.total_seconds()),
-                "max_lateness_seconds": int(2 * reconcile_every.total_seconds()),
-            },
+            {"interval": reconcile_every, "parameters": reconciler_parameters},
         ),
-        *(_deployment(flow, name, interval=every) for flow, name, every in SWEEPS),
+        *(Served(flow, name, {"interval": every}) for flow, name, every in SWEEPS),
     ]
 
 
+def deployments() -> list[RunnerDeployment]:
+    """What ``main`` serves, as deployment objects (``prefect.yaml`` declares the same)."""
+    return [one.to_deployment() for one in served()]
+
+
 def main() -> None:
-    serve(
-        *deployments(),
+    """Serve every deployment with the flow objects in memory, so that Prefect starts runs
+    from them (forked from a warm process, see ``deployments/warm_start.py``) rather than by
+    running ``python -m prefect.engine`` for each."""
+    if warm_start_enabled():
+        use_warm_flow_processes()
+    runner = Runner(
+        name="mentorflow",
         limit=_int_env("MENTORFLOW_RUNNER_LIMIT", 16),
         query_seconds=poll_seconds(),
         heartbeat_seconds=heartbeat_seconds(),
         pause_on_shutdown=False,
     )
+    for one in served():
+        runner.add_flow(
+            one.flow, name=one.name, tags=TAGS, entrypoint_type=EntrypointType.MODULE_PATH, **one.options
+        )
+    try:
+        asyncio.run(runner.start())
+    except KeyboardInterrupt:
+        pass  # Ctrl-C: the runner has shut down
 
 
 if __name__ == "__main__":

@@ -70,12 +70,23 @@ def run_reconciler(**parameters: int) -> None:
 
 
 def flow_processes(runner: RunnerControl) -> list[str]:
-    """Command lines of the processes in the runner's group other than the runner itself."""
+    """Command lines of the flow-run processes in the runner's group: every member but the
+    runner and its two helpers from ``multiprocessing`` (the warm forkserver that forks each
+    run, and its resource tracker), which are shared and idle between runs."""
     process = runner.process
     assert process is not None
     assert process.popen is not None
-    others = [pid for pid in process.group_members() if pid != process.popen.pid]
-    return [_cmdline(pid) for pid in others]
+    runner_pid = process.popen.pid
+    members = [pid for pid in process.group_members() if pid != runner_pid]
+    helpers = {
+        pid
+        for pid in members
+        if _parent(pid) == runner_pid and _cmdline(pid).split(" -c ")[-1].startswith(_HELPERS)
+    }
+    return [_cmdline(pid) for pid in members if pid not in helpers]
+
+
+_HELPERS = ("from multiprocessing.forkserver import", "from multiprocessing.resource_tracker import")
 
 
 def _cmdline(pid: int) -> str:
@@ -83,6 +94,14 @@ def _cmdline(pid: int) -> str:
         return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\0", b" ").decode()[:200]
     except OSError:
         return ""
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])  # the field after the state
 
 
 def pass_windows(flow_run_id: str) -> list[tuple[datetime, datetime]]:

@@ -8,6 +8,7 @@ adds the lane).
 
 from __future__ import annotations
 
+import signal
 import time
 from statistics import median
 
@@ -190,11 +191,17 @@ def test_a_run_cancelled_by_a_runner_shutting_down_is_taken_up_again(
     walk.hold_meeting(is_final=True)  # its pass issues certificates: seconds long
     run_id = run_id_of(walk)
     wait_until(lambda: state_of(run_id) == StateType.RUNNING, timeout=60, interval=0.05)
-    runner.stop()
-    run = read_run(run_id)
-    assert run.state is not None
-    assert run.state.type == StateType.CANCELLED, run.state
-    runner.start()
+    assert runner.process is not None
+    assert runner.process.popen is not None
+    try:
+        runner.process.popen.send_signal(signal.SIGTERM)  # to the runner alone, as systemd does
+        runner.process.popen.wait(timeout=30)
+        run = read_run(run_id)
+        assert run.state is not None
+        assert run.state.type == StateType.CANCELLED, run.state
+    finally:
+        runner.stop()  # whatever is left of its process group
+        runner.start()
 
     run_reconciler()
 
