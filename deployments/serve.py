@@ -84,8 +84,12 @@ class Served:
     options: dict[str, Any] = field(default_factory=dict)
 
     def to_deployment(self) -> RunnerDeployment:
-        deployment: RunnerDeployment = self.flow.to_deployment(  # type: ignore[assignment]  # sync call
-            name=self.name, entrypoint_type=EntrypointType.MODULE_PATH, tags=TAGS, **self.options
+        deployment: RunnerDeployment = self.flow.to_deployment(  # type: ignore[assignment, call-arg]
+            name=self.name,
+            entrypoint_type=EntrypointType.MODULE_PATH,
+            tags=TAGS,
+            _sync=True,  # never a coroutine, even where the thread has an event loop (Playwright)
+            **self.options,
         )
         return deployment
 
