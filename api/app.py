@@ -51,7 +51,6 @@ def create_app(
         "certificates. Errors are `application/problem+json` (RFC 9457).",
     )
     app.state.settings = settings
-    app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
     app.state.on_fact = on_fact or partial(notify_engine, db=engine)

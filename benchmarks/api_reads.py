@@ -8,6 +8,7 @@ serving ``api.main:app`` from that side's source; the baseline runs from a ``git
 ``readers`` threads read a mentorship and its event log as its mentee, while one writer saves
 another pair's agreement draft again and again. The sides alternate round by round, so both
 see the same machine. Reported: reads per second, read and write latency, and the ratios.
+Written to decide whether GETs should read without SQLite's write lock (BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from statistics import median, quantiles
 
@@ -94,7 +96,7 @@ class Scene:
 
 def seed(db: Engine) -> Scene:
     settings = Settings(secret_key=SECRET, env="test", password_hashing="cheap")
-    clock = Clock()
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))  # the servers check tokens against real time
     people = People(db, settings, clock)
     reader, writer = people.mentee(), people.mentee()
     read_pair = Journey(db, clock, reader, people.mentor()).request().accept()
@@ -112,7 +114,14 @@ def load(side: Side, scene: Scene, *, seconds: float, readers: int) -> None:
     stop = threading.Event()
     reads: list[float] = []
     writes: list[float] = []
+    failures: list[str] = []
     lock = threading.Lock()
+
+    def check(response: httpx.Response) -> None:
+        if response.status_code != 200:
+            with lock:
+                failures.append(f"{response.request.method} {response.request.url.path}: {response.text}")
+            stop.set()
 
     def read() -> None:
         with httpx.Client(base_url=side.url, headers=scene.reader_auth, timeout=30) as client:
@@ -121,7 +130,7 @@ def load(side: Side, scene: Scene, *, seconds: float, readers: int) -> None:
                 began = time.perf_counter()
                 response = client.get(scene.read_urls[n % len(scene.read_urls)])
                 took = time.perf_counter() - began
-                assert response.status_code == 200, response.text
+                check(response)
                 n += 1
                 with lock:
                     reads.append(took)
@@ -133,7 +142,7 @@ def load(side: Side, scene: Scene, *, seconds: float, readers: int) -> None:
                 began = time.perf_counter()
                 response = client.put(scene.write_url, json=body)
                 took = time.perf_counter() - began
-                assert response.status_code == 200, response.text
+                check(response)
                 with lock:
                     writes.append(took)
 
@@ -144,6 +153,8 @@ def load(side: Side, scene: Scene, *, seconds: float, readers: int) -> None:
     stop.set()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(f"{side.name}: {failures[0]}")
     side.reads_per_second.append(len(reads) / seconds)
     side.read_latency += reads
     side.write_latency += writes
