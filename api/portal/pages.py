@@ -112,11 +112,9 @@ class Portal:
         try:
             mentorship_id = action()
             target = then if isinstance(then, str) else then(mentorship_id or 0)
-            if key is not None:
-                self._remember(key, target)
+            if key is not None and not self._remember(key, target):
+                return RedirectResponse(target, status_code=303)  # a twin post of this form stated it
             self.session.commit()
-        except _TwinWasFirst:
-            return RedirectResponse(target, status_code=303)  # a twin post of this form stated it
         except DomainError as refusal:
             self.session.rollback()
             return refused(self.explain(refusal), refusal.status)
@@ -128,7 +126,9 @@ class Portal:
         token = self.form.get(SUBMISSION_FIELD) if self.form is not None else None
         return f"portal-form:{token[:100]}" if isinstance(token, str) and token else None
 
-    def _remember(self, key: str, target: str) -> None:
+    def _remember(self, key: str, target: str) -> bool:
+        """Store the form's token with the fact; False if a twin post stored it first (then
+        everything here is rolled back already)."""
         try:
             store_response(
                 self.session,
@@ -139,12 +139,9 @@ class Portal:
                 body=target,
                 now=self.now,
             )
-        except Conflict:  # the same key, committed meanwhile: everything here is rolled back
-            raise _TwinWasFirst from None
-
-
-class _TwinWasFirst(Exception):
-    """Another post of the same form committed first."""
+        except Conflict:
+            return False
+        return True
 
 
 def new_submission() -> str:
