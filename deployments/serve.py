@@ -30,7 +30,6 @@ from datetime import timedelta
 from typing import Any
 
 from prefect import Flow
-from prefect.deployments.runner import RunnerDeployment
 from prefect.runner import Runner
 from prefect.types.entrypoint import EntrypointType
 
@@ -83,18 +82,9 @@ class Served:
     name: str
     options: dict[str, Any] = field(default_factory=dict)
 
-    def to_deployment(self) -> RunnerDeployment:
-        deployment: RunnerDeployment = self.flow.to_deployment(  # type: ignore[assignment, call-arg]
-            name=self.name,
-            entrypoint_type=EntrypointType.MODULE_PATH,
-            tags=TAGS,
-            _sync=True,  # never a coroutine, even where the thread has an event loop (Playwright)
-            **self.options,
-        )
-        return deployment
-
 
 def served() -> list[Served]:
+    """What ``main`` serves (``prefect.yaml`` declares the same for work pools)."""
     stale_after = _duration_env("MENTORFLOW_ENGINE_STALE_AFTER", timedelta(seconds=3 * heartbeat_seconds()))
     reconcile_every = _duration_env("MENTORFLOW_RECONCILE_EVERY", timedelta(minutes=1))
     reconciler_parameters = {
@@ -110,11 +100,6 @@ def served() -> list[Served]:
         ),
         *(Served(flow, name, {"interval": every}) for flow, name, every in SWEEPS),
     ]
-
-
-def deployments() -> list[RunnerDeployment]:
-    """What ``main`` serves, as deployment objects (``prefect.yaml`` declares the same)."""
-    return [one.to_deployment() for one in served()]
 
 
 def main() -> None:

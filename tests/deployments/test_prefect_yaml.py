@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from deployments.serve import deployments
+from deployments.serve import served
 
 Declared = tuple[str, str, float | None, tuple[tuple[str, Any], ...]]
 
@@ -34,15 +34,14 @@ def from_yaml(path: Path) -> set[Declared]:
 
 def from_serve() -> set[Declared]:
     found: set[Declared] = set()
-    for d in deployments():
-        intervals = [getattr(s.schedule, "interval", None) for s in d.schedules or []]
-        interval = intervals[0] if intervals else None
+    for one in served():
+        interval = one.options.get("interval")
         found.add(
             (
-                d.name,
-                str(d.entrypoint),
+                one.name,
+                f"{one.flow.fn.__module__}.{one.flow.fn.__name__}",
                 interval.total_seconds() if isinstance(interval, timedelta) else None,
-                tuple(sorted((d.parameters or {}).items())),
+                tuple(sorted((one.options.get("parameters") or {}).items())),
             )
         )
     return found
