@@ -147,6 +147,8 @@ def main() -> None:
                 make_engine(baseline_url),
             ),
         ]
+        for variant in variants:
+            wait_until(lambda v=variant: deployment_exists(v.deployment), timeout=90, what=variant.deployment)  # type: ignore[misc]
         if args.burst:
             measure_bursts(variants, args.rounds, args.burst, mailbox)
             report_bursts(variants, args.burst)
@@ -163,8 +165,6 @@ def main() -> None:
 
 
 def measure(variants: list[Variant], rounds: int, mailbox: Mailbox) -> None:
-    for variant in variants:
-        wait_until(lambda v=variant: deployment_exists(v.deployment), timeout=90, what=variant.deployment)  # type: ignore[misc]
     for round_no in range(rounds):
         for variant in variants:
             walk = submitted_pair(variant)
@@ -194,8 +194,6 @@ def measure(variants: list[Variant], rounds: int, mailbox: Mailbox) -> None:
 
 
 def measure_bursts(variants: list[Variant], rounds: int, size: int, mailbox: Mailbox) -> None:
-    for variant in variants:
-        wait_until(lambda v=variant: deployment_exists(v.deployment), timeout=90, what=variant.deployment)  # type: ignore[misc]
     for round_no in range(rounds):
         for variant in variants:
             walks = submitted_pairs(variant, size)

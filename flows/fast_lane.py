@@ -1,8 +1,9 @@
 """The fast lane: a fact's consequences within a second, not after the next flow resume.
 
 A suspended lifecycle run holds no process while its pair is quiet, but waking it costs the
-runner's next poll and a new interpreter: 3–5 s on this kind of machine (BENCHMARKS.md). The
-other side's e-mail and the stage move should not wait that long. The fast lane is one warm
+runner's next poll and a new process: about 2 s on this kind of machine with the warm start,
+3–5 s without it (BENCHMARKS.md). The other side's e-mail and the stage move should not wait
+that long. The fast lane is one warm
 process (``python -m deployments.fast_lane``) that watches the event log and, for each
 mentorship with unhandled events, runs the lifecycle's own ``catch_up`` and sends the mail
 straight away: the same tasks in the same order, so it does exactly what the run would do.
