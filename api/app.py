@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from api.deps import IdempotentReplay
-from api.engine import notify_engine
 from api.portal import router as portal_router
 from api.problems import install_problem_handlers
 from api.routers import (
@@ -27,6 +26,7 @@ from api.routers import (
 )
 from models.db import default_engine, session_factory
 from models.settings import Settings, get_settings
+from tasks.engine import after_fact
 
 
 def utc_now() -> datetime:
@@ -41,7 +41,7 @@ def create_app(
     on_fact: Callable[[int], object] | None = None,
 ) -> FastAPI:
     """Build the app. ``on_fact(mentorship_id)`` runs after each committed fact; by default it
-    tells the workflow engine (in the background, best effort: see ``api/engine.py``)."""
+    tells the workflow engine (in the background, best effort: see ``tasks/engine.py``)."""
     settings = settings or get_settings()
     engine = engine or default_engine()
     app = FastAPI(
@@ -53,7 +53,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
-    app.state.on_fact = on_fact or partial(notify_engine, db=engine)
+    app.state.on_fact = on_fact or partial(after_fact, db=engine)
     install_problem_handlers(app)
 
     @app.exception_handler(IdempotentReplay)

@@ -128,7 +128,14 @@ def main() -> None:
         baseline_env = {**env, "MENTORFLOW_DATABASE_URL": baseline_url}
         processes = [
             runner_process(ours_env, work / "runner-ours.log"),
-            Process([PYTHON, "-m", "deployments.fast_lane"], env=ours_env, log_path=work / "fast-lane.log"),
+            Process(
+                [PYTHON, "-m", "deployments.task_worker"], env=ours_env, log_path=work / "worker-ours.log"
+            ),
+            Process(
+                [PYTHON, "-m", "deployments.task_worker"],
+                env=baseline_env,
+                log_path=work / "worker-default.log",
+            ),
             runner_process(
                 baseline_env,
                 work / "runner-default.log",
@@ -140,9 +147,9 @@ def main() -> None:
         for process in processes:
             process.start()
         variants = [
-            Variant("mentorflow: runner poll 1 s + fast lane", LIFECYCLE_DEPLOYMENT, make_engine(ours_url)),
+            Variant("mentorflow: runner poll 1 s", LIFECYCLE_DEPLOYMENT, make_engine(ours_url)),
             Variant(
-                "Prefect defaults: runner poll 10 s, no fast lane",
+                "Prefect defaults: runner poll 10 s",
                 f"{LIFECYCLE_FLOW}/{DEFAULT_POLL_DEPLOYMENT}",
                 make_engine(baseline_url),
             ),
@@ -164,6 +171,10 @@ def main() -> None:
         drop_pg_database(db_name)
 
 
+def task_worker(env: dict[str, str], log_path: Path) -> Process:
+    return Process([PYTHON, "-m", "deployments.task_worker"], env=env, log_path=log_path)
+
+
 def measure(variants: list[Variant], rounds: int, mailbox: Mailbox) -> None:
     for round_no in range(rounds):
         for variant in variants:
@@ -181,7 +192,7 @@ def measure(variants: list[Variant], rounds: int, mailbox: Mailbox) -> None:
                 if "mail" in pending and approval_mail_arrived(mailbox, walk):
                     variant.to_mail.append(elapsed)
                     pending.discard("mail")
-                if "shown" in pending and m.shown_seq == m.last_seq:
+                if "shown" in pending and m.run_stage == m.stage:
                     variant.to_shown.append(elapsed)
                     pending.discard("shown")
                 if elapsed > 120:
@@ -208,7 +219,7 @@ def measure_bursts(variants: list[Variant], rounds: int, size: int, mailbox: Mai
                     marks["stage"] = elapsed
                 if "mail" not in marks and all(approval_mail_arrived(mailbox, w) for w in walks):
                     marks["mail"] = elapsed
-                if "shown" not in marks and all(m.shown_seq == m.last_seq for m in states):
+                if "shown" not in marks and all(m.run_stage == m.stage for m in states):
                     marks["shown"] = elapsed
                 if elapsed > 600:
                     raise TimeoutError(f"{variant.name}: burst of {size} not done after 600 s")
@@ -292,7 +303,7 @@ def settle(walk: Walk) -> None:
 
     def suspended() -> bool:
         m = walk.mentorship()
-        if not (m.processed_seq == m.shown_seq == m.last_seq) or m.flow_run_id is None:
+        if m.processed_seq != m.last_seq or m.run_stage != m.stage or m.flow_run_id is None:
             return False
         with get_client(sync_client=True) as client:
             state = client.read_flow_run(UUID(m.flow_run_id)).state

@@ -1,8 +1,8 @@
 """``mentorflow up``: migrate, start every part, print where they are, stop them on Ctrl-C.
 
 Parts: a local Prefect server (unless ``PREFECT_API_URL`` points at one), the runner serving
-the deployments (``python -m deployments.serve``), the fast lane
-(``python -m deployments.fast_lane``), a local SMTP sink (unless
+the deployments (``python -m deployments.serve``), a task worker serving the background
+tasks (``python -m deployments.task_worker``), a local SMTP sink (unless
 ``MENTORFLOW_SMTP_URL`` is set) and the API. Prefect's own state lives in the data dir.
 """
 
@@ -113,9 +113,9 @@ def run(*, with_engine: bool = True) -> int:
             parts.enter_context(child([sys.executable, "-m", "deployments.serve"], env, logs / "runner.log"))
             say("runner serving the deployments (log: " + str(logs / "runner.log") + ")")
             parts.enter_context(
-                child([sys.executable, "-m", "deployments.fast_lane"], env, logs / "fast-lane.log")
+                child([sys.executable, "-m", "deployments.task_worker"], env, logs / "task-worker.log")
             )
-            say("fast lane watching the event log (log: " + str(logs / "fast-lane.log") + ")")
+            say("task worker serving the consequences (log: " + str(logs / "task-worker.log") + ")")
         else:
             os.environ["MENTORFLOW_ENGINE"] = "off"
         _print_urls(settings, with_engine)

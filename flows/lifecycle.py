@@ -1,94 +1,102 @@
 """The mentorship lifecycle: one long-lived flow run per mentorship, named ``mentorship-{id}``.
 
-    requested ─accept→ intro ─agreement approved→ active ─final meeting held→ closing
-                                                          ─certificates issued→ completed
+    requested ─the mentor's answer→ intro ─first agreement approved→ active
+              ─the final meeting held→ closing ─a certificate for each→ completed
+    and at any wait: declined, withdrawn (or expired), ended early
 
-People make the decided moves (accept, decline, withdraw, end) in their API request. This
-flow makes the moves that follow from facts, and runs every event's consequences. Each pass
-starts from the database, never from history: read the position, handle the waiting events
-oldest first, show operators where things stand, and suspend until the next event (no
-process is held meanwhile). A resume costs the same at the first meeting and the fiftieth.
-The fast lane (``flows/fast_lane.py``) runs the same ``catch_up`` the moment a fact is
-stated, so a pass usually finds the consequences done and only shows where things stand.
+The run owns the stages and their waits; it does not handle events (their consequences run on
+Prefect task workers, ``tasks/consequences.py``). At each wait it suspends, holding no
+process, until the API reports the one fact that wait awaits. A resumed run starts again
+from the top and reads from the database where the mentorship stands, so it goes straight to
+the right stage: a resume costs the same at the first meeting and at the fiftieth, and a
+whole mentorship resumes about three times.
 """
 
 from __future__ import annotations
 
 from prefect import flow
 
-from flows.wake import wait_for_next_event
-from models import Stage
-from services.engine_state import LIFECYCLE_FLOW, PendingEvent, Position
-from tasks.consequences import apply_event_consequences, send_pending_mail
-from tasks.lifecycle import (
-    activate_when_agreed,
-    close_when_final_meeting_held,
-    complete_when_certified,
-    issue_certificate,
-    mark_event_processed,
-    read_position,
+from flows.waits import (
+    FinalMeetingHeld,
+    FirstAgreementApproved,
+    MentorAnswer,
+    Wake,
+    fired_wait_keys,
+    suspend_until,
 )
-from tasks.run_status import show_where_it_stands
+from models import Stage
+from services.engine_state import LIFECYCLE_FLOW, STAGE_WAITS, wait_key
+from tasks.lifecycle import (
+    Standing,
+    activate,
+    begin_closing,
+    check_wait,
+    complete,
+    finish,
+    issue_certificate,
+    show_where_it_stands,
+    where_it_stands,
+)
 
 
 @flow(name=LIFECYCLE_FLOW, flow_run_name="mentorship-{mentorship_id}", log_prints=False)
 def mentorship_lifecycle(mentorship_id: int) -> str:
-    """Follow one mentorship from request to its end; returns the stage it finished in."""
-    spent_keys: set[str] = set()
-    while True:
-        position = catch_up(mentorship_id)
-        send_pending_mail()
-        show_where_it_stands(mentorship_id)
-        if position.finished:
-            return position.stage
-        wait_for_next_event(position.processed_seq, spent_keys)
-
-
-def catch_up(mentorship_id: int) -> Position:
-    """Handle every waiting event, oldest first, until none is left (stage moves add events)."""
-    position = read_position(mentorship_id)
-    while position.pending:
-        stage = position.stage
-        for event in position.pending:
-            stage = handle(event, position, stage)
-        position = read_position(mentorship_id)
-    return position
-
-
-def handle(event: PendingEvent, position: Position, stage: str) -> str:
-    """One event: its consequences, the stage moves that now follow, then mark it handled."""
-    apply_event_consequences(event.event_id)
-    stage = follow_facts(position, stage)
-    mark_event_processed(position.mentorship_id, event.seq)
-    return stage
-
-
-def follow_facts(position: Position, stage: str) -> str:
-    """Make the stage move the facts call for; returns the stage afterwards."""
+    """Follow one mentorship from the request to its end; returns the stage it ended in."""
+    standing = where_it_stands(mentorship_id)
+    stage = standing.stage
+    if stage == Stage.REQUESTED:
+        stage = request(mentorship_id)
     if stage == Stage.INTRO:
-        return intro(position)
+        stage = intro(mentorship_id)
     if stage == Stage.ACTIVE:
-        return active(position)
+        stage = active(mentorship_id)
     if stage == Stage.CLOSING:
-        return closing(position)
-    return stage  # requested, or finished: only people move these
+        stage = closing(standing)
+    return finish(mentorship_id)
 
 
-# --- one function per stage: what has to be true to move on ------------------------------------
+# --- one function per stage: what it waits for, and the step that follows ----------------------
 
 
-def intro(position: Position) -> str:
-    """Get-to-know-you meeting, agreement drafted and submitted; approved → active."""
-    return activate_when_agreed(position.mentorship_id)
+def request(mentorship_id: int) -> str:
+    """Wait for the mentor's answer; accepted → intro (declined, withdrawn, expired: the end)."""
+    return wait_for(mentorship_id, Stage.REQUESTED, MentorAnswer)
 
 
-def active(position: Position) -> str:
+def intro(mentorship_id: int) -> str:
+    """The get-to-know-you meeting, then the agreement; the first approval → active."""
+    stage = wait_for(mentorship_id, Stage.INTRO, FirstAgreementApproved)
+    return activate(mentorship_id) if stage == Stage.INTRO else stage
+
+
+def active(mentorship_id: int) -> str:
     """Meetings, feedback, amendments; the final meeting held → closing."""
-    return close_when_final_meeting_held(position.mentorship_id)
+    stage = wait_for(mentorship_id, Stage.ACTIVE, FinalMeetingHeld)
+    return begin_closing(mentorship_id) if stage == Stage.ACTIVE else stage
 
 
-def closing(position: Position) -> str:
+def closing(standing: Standing) -> str:
     """A certificate for each participant; both issued → completed."""
-    for user_id in (position.mentee_id, position.mentor_id):
-        issue_certificate(position.mentorship_id, user_id)
-    return complete_when_certified(position.mentorship_id)
+    for user_id in (standing.mentee_id, standing.mentor_id):
+        issue_certificate(standing.mentorship_id, user_id)
+    return complete(standing.mentorship_id)
+
+
+# --- waiting ------------------------------------------------------------------------------------
+
+
+def wait_for(mentorship_id: int, stage: str, wake: type[Wake]) -> str:
+    """Suspend until the stage's wait is met; returns the stage then.
+
+    The database says whether it is met (``check_wait``), never the wake's input: a resume
+    that met nothing (an operator's click, a duplicate) just waits again, under a new key.
+    """
+    spent: set[str] = set()
+    while True:
+        show_where_it_stands(mentorship_id)
+        check = check_wait(mentorship_id, stage)
+        if check.met:
+            return check.stage
+        key = wait_key(stage, check.last_seq, fired_wait_keys() | spent)
+        spent.add(key)
+        suspend_until(wake, STAGE_WAITS[stage], key)

@@ -1,26 +1,31 @@
-"""The reconciler: every minute, make sure each mentorship's lifecycle run can make progress.
+"""The reconciler: every minute, make sure each mentorship's engine work can go on.
 
-Nothing is lost when the engine was slow or down (DESIGN rule 3): the API wakes runs best
-effort, and this flow catches up on whatever that missed.
+Nothing is lost when the engine was slow or down (DESIGN rule 4): the API submits
+consequences and wakes runs best effort, and this flow catches up on whatever that missed.
+
+Consequences: a mentorship whose oldest unhandled event is older than ``resubmit_after_seconds``
+gets its ``handle-events`` task submitted again (Prefect down, a task worker killed mid-task;
+a duplicate is harmless, see ``services.handling``).
+
+Runs, for every mentorship whose run has not finished with it:
 
 =========================  ==================================================================
 the run is …               then
 =========================  ==================================================================
 missing / not found        start it (same idempotency key as the API: never two runs)
-suspended, run behind      wake it (events it has not shown yet, handled or not)
+suspended, wait met        wake it (the fact it waits for was stated, but the wake was lost)
+suspended otherwise        leave it: it waits for its fact
 scheduled                  leave it: a runner will pick it up
 pending / running          leave it, unless it showed no sign of life (state change or
                            heartbeat) for ``stale_after_seconds``: its process is gone
                            (runner killed), so put it back to Scheduled
 crashed                    put it back to Scheduled
-completed, run behind      put it back to Scheduled (events after the end, e.g. late feedback)
+completed                  put it back to Scheduled: it ended before its mentorship did
 failed                     put it back to Scheduled, at most every ``failed_retry_after_seconds``
 cancelled by a runner      put it back to Scheduled: Prefect's runner cancels the passes it
 that shut down             is running when it gets SIGTERM (a restart, Ctrl-C on ``up``)
 cancelled otherwise        leave it: an operator decided
 =========================  ==================================================================
-
-Only mentorships that are open or whose run is behind the event log are looked at.
 """
 
 from __future__ import annotations
@@ -31,17 +36,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from prefect import flow
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
+from models.db import read_scope
+from services import engine_state
 from services.engine_state import RECONCILER_FLOW, EngineTarget
 from tasks.engine import (
     RunView,
     known_run_ids,
-    read_engine_targets,
     read_lifecycle_runs,
     reschedule_lifecycle_run,
     start_lifecycle_run,
+    submit_consequences,
     wake_lifecycle_run,
 )
 
@@ -71,15 +79,23 @@ def reconcile(
     stale_after_seconds: int = 90,
     failed_retry_after_seconds: int = 600,
     max_lateness_seconds: int = 120,
+    resubmit_after_seconds: int = 30,
 ) -> dict[str, int]:
-    """Start, wake or reschedule lifecycle runs so every mentorship's events get handled."""
+    """Resubmit overdue consequences and start, wake or reschedule lifecycle runs."""
     if _started_late(max_lateness_seconds):
         return {}  # a backlog of missed ticks after an outage: the on-time tick does the work
     targets = read_engine_targets()
-    runs = read_lifecycle_runs(known_run_ids(targets), look_closer_after_s=stale_after_seconds)
     now = datetime.now(UTC)
     done: Counter[str] = Counter()
     for target in targets:
+        if consequences_overdue(target, now=now, after_s=resubmit_after_seconds):
+            done["resubmitted" if submit_consequences(target.mentorship_id) else "failed"] += 1
+    runs = read_lifecycle_runs(
+        known_run_ids(t for t in targets if not t.run_finished), look_closer_after_s=stale_after_seconds
+    )
+    for target in targets:
+        if target.run_finished:
+            continue
         run = runs.get(target.flow_run_id) if target.flow_run_id else None
         decision = decide(
             target,
@@ -98,6 +114,18 @@ def reconcile(
     return dict(done)
 
 
+@task(name="read-engine-targets", cache_policy=NO_CACHE, persist_result=False)
+def read_engine_targets() -> list[EngineTarget]:
+    with read_scope() as session:
+        return engine_state.engine_targets(session)
+
+
+def consequences_overdue(target: EngineTarget, *, now: datetime, after_s: float) -> bool:
+    """Unhandled events older than ``after_s``: their handler was lost, or never submitted."""
+    at = target.oldest_unhandled_at
+    return target.has_unhandled_events and at is not None and (now - at).total_seconds() > after_s
+
+
 def decide(
     target: EngineTarget,
     run: RunView | None,
@@ -107,15 +135,15 @@ def decide(
     failed_retry_after_s: float,
 ) -> Decision:
     """What to do about one mentorship's run (pure: the table in the module docstring)."""
-    if not (target.is_open or target.run_is_behind):
-        return Decision(Act.NOTHING, "finished, every event shown")
+    if target.run_finished:
+        return Decision(Act.NOTHING, "finished with its mentorship")
     if run is None:
         return Decision(Act.START, "no run" if target.flow_run_id is None else "run not found")
     state = run.state_type
     if state == "PAUSED":
-        if target.run_is_behind:
-            return Decision(Act.WAKE, f"events {target.shown_seq + 1}–{target.last_seq} not shown yet")
-        return Decision(Act.NOTHING, "waiting for the next event")
+        if target.wait_met:
+            return Decision(Act.WAKE, f"its wait in {target.run_stage} is met ({target.stage} now)")
+        return Decision(Act.NOTHING, f"waiting in {target.run_stage}")
     if state in ("PENDING", "RUNNING"):
         silent = (now - run.last_seen).total_seconds()
         if silent > stale_after_s:
@@ -124,7 +152,7 @@ def decide(
     if state == "CRASHED":
         return Decision(Act.RESCHEDULE, "crashed")
     if state == "COMPLETED":
-        return Decision(Act.RESCHEDULE, "completed, but the mentorship still needs it")
+        return Decision(Act.RESCHEDULE, "completed before its mentorship")
     if state == "CANCELLED" and RUNNER_SHUTDOWN in run.state_message.lower():
         return Decision(Act.RESCHEDULE, "cancelled by a runner that shut down")
     if state == "FAILED":
@@ -140,8 +168,8 @@ def carry_out(target: EngineTarget, decision: Decision) -> None:
     log.info("mentorship %s: %s (%s)", target.mentorship_id, decision.act, decision.reason)
     if decision.act is Act.START:
         start_lifecycle_run(target.mentorship_id)
-    elif decision.act is Act.WAKE and target.flow_run_id:
-        wake_lifecycle_run(target.flow_run_id, target.last_seq)
+    elif decision.act is Act.WAKE:
+        wake_lifecycle_run(target.mentorship_id)
     elif decision.act is Act.RESCHEDULE and target.flow_run_id:
         reschedule_lifecycle_run(target.flow_run_id, decision.reason)
 

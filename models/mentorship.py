@@ -55,11 +55,15 @@ class Mentorship(Base):
     finished_at: Mapped[datetime | None]
     last_activity_at: Mapped[datetime]
     flow_run_id: Mapped[str | None] = mapped_column(String(36))
-    # sequence of the newest event; of the newest one whose consequences were handled (by the
-    # fast lane or the lifecycle run); and of the newest one the lifecycle run has shown
+    # the stage the lifecycle run waits in (or finished in); NULL while a pass is under way or
+    # before the run first waited. The run needs waking when the facts moved past it.
+    run_stage: Mapped[str | None] = mapped_column(String(20))
+    # sequence of the newest event, and of the newest one whose consequences were handled
     last_seq: Mapped[int] = mapped_column(default=0)
     processed_seq: Mapped[int] = mapped_column(default=0)
-    shown_seq: Mapped[int] = mapped_column(default=0, server_default="0")
+    # the consequence handler that holds this mentorship's events, and until when
+    handler_token: Mapped[str | None] = mapped_column(String(32))
+    handler_until: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined", innerjoin=True)

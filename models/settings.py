@@ -45,10 +45,6 @@ class Settings(BaseSettings):
     inactivity_after: Duration = timedelta(days=21)
     request_expiry: Duration = timedelta(days=14)
     idempotency_keep: Duration = timedelta(days=7)  # stored Idempotency-Key answers, portal forms
-    # the fast lane (flows/fast_lane.py): how often it looks at the event log, and how many
-    # mentorships it handles at once
-    fast_lane_poll: Duration = timedelta(milliseconds=100)
-    fast_lane_workers: int = 4
     default_locale: str = "en"
     default_timezone: str = "Europe/Berlin"
 

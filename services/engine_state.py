@@ -1,28 +1,28 @@
-"""What the application records about the workflow engine, and the names both sides use.
+"""What the application records about the workflow engine, and the names every side uses.
 
-Each mentorship runs as one long-lived lifecycle flow run; the mentorship row keeps that run's
-id (``flow_run_id``) and two cursors in the event log: ``processed_seq``, up to which every
-event's consequences are handled (by the fast lane or the run), and ``shown_seq``, up to which
-the run has accounted for the log and shown operators where the mentorship stands. The run
-needs waking while ``last_seq`` is ahead of ``shown_seq``. The API
-(``api/engine.py``) and the reconciler (``flows/reconciler.py``) cannot import each other, so
-the deployment names and the run naming live here. No Prefect imports: these are plain reads
-and writes.
+Each mentorship runs as one long-lived lifecycle flow run (``mentorship-{id}``). The row keeps
+that run's id and ``run_stage``, the stage the run waits in: the run writes it just before it
+suspends and clears it when a pass begins. A fact *meets the wait* when the stage moved past
+``run_stage`` (a person accepted, declined, withdrew or ended) or the flow's next move is due
+(the first agreement approved, the final meeting held); only then is the run woken. The
+consequences of every event are handled apart from the run, by Prefect task workers
+(``services.handling``). No Prefect imports here: these are plain reads and writes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from models import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship
+from models import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship, Stage
 from services import progress
-from services.events import pending_events
-from services.i18n import translate
+from services.access import load_mentorship
+from services.errors import NotFound
+from services.i18n import _, translate
+from services.lifecycle import move_due
 
 LIFECYCLE_FLOW = "mentorship-lifecycle"
 LIFECYCLE_DEPLOYMENT_NAME = "lifecycle"
@@ -31,76 +31,197 @@ RECONCILER_FLOW = "engine-reconciler"
 RECONCILER_DEPLOYMENT_NAME = "reconciler"
 RECONCILER_DEPLOYMENT = f"{RECONCILER_FLOW}/{RECONCILER_DEPLOYMENT_NAME}"
 LIFECYCLE_TAG = "mentorship-lifecycle"
+DEPLOYMENT_TAG = "mentorflow"
 
 #: How many recent events the operators' status shows (the full log is in the API).
 TIMELINE_LENGTH = 25
 
 
 def run_name(mentorship_id: int) -> str:
-    """The lifecycle run's name, and its idempotency key: one run per mentorship."""
+    """The lifecycle run's name, its idempotency key, and the tag on everything of one mentorship."""
     return f"mentorship-{mentorship_id}"
+
+
+# --- what each stage waits for, in operators' words -------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageWait:
+    """What a lifecycle run waits for in one stage: the key it suspends under, and the words."""
+
+    key: str  # lowercase letters and dashes: Prefect refuses anything else in a wait key
+    waits_for: str
+    how: str
+
+
+STAGE_WAITS: dict[str, StageWait] = {
+    Stage.REQUESTED: StageWait(
+        "mentor-answer",
+        "the mentor's answer to the request",
+        "The mentor accepts or declines; the mentee may withdraw; unanswered requests expire.",
+    ),
+    Stage.INTRO: StageWait(
+        "first-agreement",
+        "the first approved agreement",
+        "After the get-to-know-you meeting the mentee writes and submits the agreement and "
+        "the mentor approves it; then the pair is officially a mentorship. Either side may end early.",
+    ),
+    Stage.ACTIVE: StageWait(
+        "final-meeting",
+        "the final meeting, held by both",
+        "The mentee proposes meetings, the mentor confirms them, both confirm they took part; "
+        "amendments need both sides. The final meeting, once held, ends the mentorship. "
+        "Either side may end early.",
+    ),
+}
+
+
+def wait_key(stage: str, last_seq: int, fired: set[str]) -> str:
+    """A key Prefect accepts and has not seen in this run: ``{wait}-{last event}[-{attempt}]``.
+
+    Derived from the database, so a resumed run waits under a new key and never replays an
+    earlier wait; a wake that met nothing (an operator's click, a late duplicate) leaves the
+    key spent, and the next wait at the same point takes the next attempt number.
+    """
+    base = f"{STAGE_WAITS[stage].key}-{last_seq}"
+    key, attempt = base, 1
+    while key in fired:
+        attempt += 1
+        key = f"{base}-{attempt}"
+    return key
+
+
+# --- the run's side: where a pass begins, waits and ends ---------------------------------------
+
+
+@dataclass(frozen=True)
+class WaitCheck:
+    """The answer to "may the run wait here?": ``met`` means go on instead."""
+
+    stage: str  # the stage now
+    met: bool
+    last_seq: int
+
+
+def begin_pass(session: Session, mentorship_id: int) -> str:
+    """A pass of the run begins: it waits nowhere until it says so again. Returns the stage."""
+    mentorship = _lock(session, mentorship_id)
+    mentorship.run_stage = None
+    session.flush()
+    return mentorship.stage
+
+
+def check_wait(session: Session, mentorship_id: int, stage: str) -> WaitCheck:
+    """Record that the run waits in ``stage``, unless the wait is met already.
+
+    Under the row lock, so a fact committed after this sees ``run_stage`` and wakes the run,
+    and a fact committed before it is seen here: no fact falls between the two.
+    """
+    mentorship = _lock(session, mentorship_id)
+    met = mentorship.stage != stage or move_due(session, mentorship)
+    mentorship.run_stage = None if met else stage
+    session.flush()
+    return WaitCheck(stage=mentorship.stage, met=met, last_seq=mentorship.last_seq)
+
+
+def finish_run(session: Session, mentorship_id: int) -> str:
+    """The run ends with the mentorship: it waits for nothing more. Returns the final stage."""
+    mentorship = _lock(session, mentorship_id)
+    mentorship.run_stage = mentorship.stage
+    session.flush()
+    return mentorship.stage
+
+
+def _lock(session: Session, mentorship_id: int) -> Mentorship:
+    mentorship = load_mentorship(session, mentorship_id, lock=True)
+    if mentorship is None:
+        raise NotFound(_("No such mentorship."))
+    return mentorship
+
+
+def wait_is_met(session: Session, mentorship: Mentorship) -> bool:
+    """The suspended run has something to do: the facts moved past the stage it waits in."""
+    if mentorship.run_stage is None or mentorship.run_stage in FINISHED_STAGES:
+        return False
+    return mentorship.stage != mentorship.run_stage or move_due(session, mentorship)
+
+
+# --- what the API and the reconciler read -------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class EngineTarget:
-    """A mentorship as the engine sees it: its run, and how far the log has been handled and shown."""
+    """A mentorship as the engine sees it: its run, the run's wait, and unhandled events."""
 
     mentorship_id: int
     stage: str
     flow_run_id: str | None
+    run_stage: str | None
+    wait_met: bool
     last_seq: int
     processed_seq: int
-    shown_seq: int
+    oldest_unhandled_at: datetime | None = None
 
     @property
-    def run_is_behind(self) -> bool:
-        """Events the run has not accounted for yet (handled by the fast lane or not)."""
-        return self.last_seq > self.shown_seq
+    def run_finished(self) -> bool:
+        return self.run_stage in FINISHED_STAGES
 
     @property
     def is_open(self) -> bool:
         return self.stage in OPEN_STAGES
 
-
-def _target(row: Any) -> EngineTarget:
-    return EngineTarget(
-        mentorship_id=row.id,
-        stage=row.stage,
-        flow_run_id=row.flow_run_id,
-        last_seq=row.last_seq,
-        processed_seq=row.processed_seq,
-        shown_seq=row.shown_seq,
-    )
-
-
-_TARGET_COLUMNS = (
-    Mentorship.id,
-    Mentorship.stage,
-    Mentorship.flow_run_id,
-    Mentorship.last_seq,
-    Mentorship.processed_seq,
-    Mentorship.shown_seq,
-)
+    @property
+    def has_unhandled_events(self) -> bool:
+        return self.last_seq > self.processed_seq
 
 
 def engine_target(session: Session, mentorship_id: int) -> EngineTarget | None:
-    row = session.execute(select(*_TARGET_COLUMNS).where(Mentorship.id == mentorship_id)).first()
-    return _target(row) if row is not None else None
+    mentorship = load_mentorship(session, mentorship_id)
+    return None if mentorship is None else _target(session, mentorship, None)
 
 
 def engine_targets(session: Session) -> list[EngineTarget]:
-    """Every mentorship that needs a lifecycle run: open ones, and any whose run is behind."""
-    rows = session.execute(
-        select(*_TARGET_COLUMNS)
+    """Every mentorship the engine still owes something: a run that has not finished with its
+    mentorship, or events whose consequences are not handled yet."""
+    mentorships = session.scalars(
+        select(Mentorship)
         .where(
             or_(
-                Mentorship.stage.in_(OPEN_STAGES),
-                Mentorship.last_seq > Mentorship.shown_seq,
+                Mentorship.run_stage.is_(None),
+                Mentorship.run_stage.in_(OPEN_STAGES),
+                Mentorship.last_seq > Mentorship.processed_seq,
             )
         )
         .order_by(Mentorship.id)
+    ).all()
+    oldest = _oldest_unhandled(session, [m for m in mentorships if m.last_seq > m.processed_seq])
+    return [_target(session, m, oldest.get(m.id)) for m in mentorships]
+
+
+def _target(session: Session, m: Mentorship, oldest_unhandled_at: datetime | None) -> EngineTarget:
+    return EngineTarget(
+        mentorship_id=m.id,
+        stage=m.stage,
+        flow_run_id=m.flow_run_id,
+        run_stage=m.run_stage,
+        wait_met=wait_is_met(session, m),
+        last_seq=m.last_seq,
+        processed_seq=m.processed_seq,
+        oldest_unhandled_at=oldest_unhandled_at,
     )
-    return [_target(row) for row in rows]
+
+
+def _oldest_unhandled(session: Session, mentorships: list[Mentorship]) -> dict[int, datetime]:
+    """When the oldest unhandled event of each mentorship happened (one query)."""
+    if not mentorships:
+        return {}
+    rows = session.execute(
+        select(Event.mentorship_id, func.min(Event.occurred_at))
+        .join(Mentorship, Mentorship.id == Event.mentorship_id)
+        .where(Event.mentorship_id.in_([m.id for m in mentorships]), Event.seq > Mentorship.processed_seq)
+        .group_by(Event.mentorship_id)
+    )
+    return {row[0]: row[1] for row in rows}
 
 
 def set_flow_run_id(session: Session, mentorship_id: int, flow_run_id: str) -> None:
@@ -108,54 +229,6 @@ def set_flow_run_id(session: Session, mentorship_id: int, flow_run_id: str) -> N
     mentorship = session.get_one(Mentorship, mentorship_id, with_for_update=True)
     mentorship.flow_run_id = flow_run_id
     session.flush()
-
-
-def mark_shown(session: Session, mentorship_id: int, seq: int) -> None:
-    """The run has shown the log up to ``seq`` (never moves back; the public version stays)."""
-    mentorship = session.get_one(Mentorship, mentorship_id, with_for_update={"of": Mentorship})
-    mentorship.shown_seq = max(mentorship.shown_seq, seq)
-    session.flush()
-
-
-# --- what the lifecycle flow reads at the start of each pass ----------------------------------
-
-
-@dataclass(frozen=True)
-class PendingEvent:
-    event_id: int
-    seq: int
-    type: str
-
-
-@dataclass(frozen=True)
-class Position:
-    """Where a mentorship stands, read fresh from the database on every (re)start of its run."""
-
-    mentorship_id: int
-    stage: str
-    mentee_id: int
-    mentor_id: int
-    processed_seq: int
-    pending: tuple[PendingEvent, ...]
-
-    @property
-    def finished(self) -> bool:
-        return self.stage in FINISHED_STAGES
-
-
-def position(session: Session, mentorship_id: int) -> Position:
-    mentorship = session.get_one(Mentorship, mentorship_id, populate_existing=True)
-    return Position(
-        mentorship_id=mentorship.id,
-        stage=mentorship.stage,
-        mentee_id=mentorship.mentee_id,
-        mentor_id=mentorship.mentor_id,
-        processed_seq=mentorship.processed_seq,
-        pending=tuple(
-            PendingEvent(event_id=e.id, seq=e.seq, type=e.type)
-            for e in pending_events(session, mentorship_id)
-        ),
-    )
 
 
 # --- what operators see in the Prefect UI ----------------------------------------------------
@@ -179,6 +252,7 @@ class RunStatus:
     last_seq: int
     processed_seq: int
     timeline: tuple[TimelineEntry, ...]  # newest last, at most TIMELINE_LENGTH
+    flow_run_id: str | None = None
 
 
 def run_status(session: Session, mentorship_id: int, *, now: datetime) -> RunStatus:
@@ -212,6 +286,7 @@ def run_status(session: Session, mentorship_id: int, *, now: datetime) -> RunSta
             )
             for e in reversed(recent)
         ),
+        flow_run_id=mentorship.flow_run_id,
     )
 
 
@@ -221,3 +296,11 @@ def _waiting_for(session: Session, mentorship: Mentorship, now: datetime) -> dic
     if waiting is None:
         return None
     return {"who": waiting.who, "what": translate(waiting.what, "en", **waiting.params)}
+
+
+def run_tags(status: RunStatus) -> list[str]:
+    """The run's tags: what it is, whose it is, its stage and who must act next."""
+    tags = {DEPLOYMENT_TAG, LIFECYCLE_TAG, run_name(status.mentorship_id), f"stage:{status.stage}"}
+    if status.waiting_for and status.waiting_for.get("who"):
+        tags.add(f"waiting:{status.waiting_for['who']}")
+    return sorted(tags)

@@ -73,29 +73,12 @@ def events_of(session: Session, mentorship_id: int) -> list[Event]:
 
 
 def pending_events(session: Session, mentorship_id: int) -> list[Event]:
-    """Events the lifecycle flow has not handled yet, oldest first."""
+    """Events whose consequences are not handled yet, oldest first."""
     processed = select(Mentorship.processed_seq).where(Mentorship.id == mentorship_id)
     return list(
         session.scalars(
             select(Event)
             .where(Event.mentorship_id == mentorship_id, Event.seq > processed.scalar_subquery())
             .order_by(Event.seq)
-        )
-    )
-
-
-def mark_processed(session: Session, mentorship_id: int, seq: int) -> None:
-    """Move the flow's cursor forward (never back), without touching the public version."""
-    mentorship = session.get_one(Mentorship, mentorship_id, with_for_update={"of": Mentorship})
-    mentorship.processed_seq = max(mentorship.processed_seq, seq)
-    session.flush()
-
-
-def mentorships_with_pending_events(session: Session) -> list[int]:
-    return list(
-        session.scalars(
-            select(Mentorship.id)
-            .where(Mentorship.last_seq > Mentorship.processed_seq)
-            .order_by(Mentorship.id)
         )
     )

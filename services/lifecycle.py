@@ -260,3 +260,12 @@ def complete(session: Session, mentorship_id: int, *, now: datetime) -> bool:
         return False
     move_stage(session, mentorship, Stage.COMPLETED, now=now)
     return True
+
+
+def move_due(session: Session, mentorship: Mentorship) -> bool:
+    """Whether the facts call for the flow's next stage move (``FOLLOWING_MOVES``) now."""
+    if mentorship.stage == Stage.INTRO:
+        return has_approved_agreement(session, mentorship.id)
+    if mentorship.stage == Stage.ACTIVE:
+        return final_meeting_held(session, mentorship.id)
+    return mentorship.stage == Stage.CLOSING

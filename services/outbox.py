@@ -65,8 +65,12 @@ def enqueue_email(session: Session, email: NewEmail, *, now: datetime) -> bool:
     return True
 
 
-def unsent_email_ids(session: Session, *, limit: int | None = None) -> list[int]:
+def unsent_email_ids(
+    session: Session, *, limit: int | None = None, mentorship_id: int | None = None
+) -> list[int]:
     query = select(OutgoingEmail.id).where(OutgoingEmail.sent_at.is_(None)).order_by(OutgoingEmail.id)
+    if mentorship_id is not None:
+        query = query.where(OutgoingEmail.mentorship_id == mentorship_id)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))

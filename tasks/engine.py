@@ -1,19 +1,33 @@
-"""What the reconciler does to lifecycle runs through the Prefect API, one call per task.
+"""The one way into the workflow engine: submit consequences, start, wake and repair runs.
 
-The API has its own, non-blocking twin of ``start`` and ``wake`` (``api/engine.py``): the
-layering keeps api/ and tasks/ apart, and both use the names in ``services.engine_state``.
+The API, the lifecycle flow, the sweeps and the reconciler all call Prefect through here
+(DESIGN rule 5: the API never imports ``flows/``). After a fact is committed the caller says
+``after_fact(mentorship_id)``; in the background that
+
+1. submits the mentorship's consequences to the task workers (``handle_events.delay``), and
+2. starts the mentorship's lifecycle run if it has none, or wakes it, *only* if the fact met
+   what the run waits for (``services.engine_state.wait_is_met``): other facts do not resume it.
+
+Nothing here raises into a request: if Prefect is slow or down the fact still stands, its
+event waits in the log, and the reconciler (every minute) submits, starts or wakes later.
+
+Setting (read on every call, so tests can switch it): ``MENTORFLOW_ENGINE=prefect`` (default)
+or ``off`` (nothing is sent; API unit tests).
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import time
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
 from uuid import UUID
 
-from prefect import get_client, task
-from prefect.cache_policies import NO_CACHE
+from prefect import get_client, tags
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
@@ -27,15 +41,142 @@ from prefect.events.filters import (
 from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import resume_flow_run
 from prefect.states import Scheduled
+from sqlalchemy import Engine
 
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from services import engine_state
-from services.engine_state import LIFECYCLE_DEPLOYMENT, EngineTarget
+from services.engine_state import LIFECYCLE_DEPLOYMENT, EngineTarget, run_name, run_tags
+from tasks.consequences import handle_events
 
 log = logging.getLogger(__name__)
 
+ENGINE_SETTING = "MENTORFLOW_ENGINE"
 HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
 _PAGE = 200  # the Prefect API's default page limit
+#: A wake that finds the run between its last check and its suspend (``NotPausedError``), or
+#: loses a race with another wake (HTTP 409), tries again after these pauses; the run is
+#: suspended within a second or two, and the reconciler covers anything longer.
+WAKE_RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6, 3.2, 6.4)
+
+
+def engine_enabled() -> bool:
+    return os.environ.get(ENGINE_SETTING, "prefect").strip().lower() != "off"
+
+
+@cache
+def _background() -> ThreadPoolExecutor:
+    # Threads mostly wait on Prefect's answers or sleep between wake retries.
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-fact")
+
+
+def after_fact(mentorship_id: int, *, db: Engine | None = None) -> Future[None] | None:
+    """Tell the engine that the mentorship has new events, in the background.
+
+    Returns the background job (tests may wait on it), or ``None`` when the engine is off.
+    """
+    if not engine_enabled():
+        return None
+    return _background().submit(follow_up, mentorship_id, db)
+
+
+def follow_up(mentorship_id: int, db: Engine | None = None) -> None:
+    """Submit the consequences, then start or wake the run as its wait calls for. Never raises."""
+    if not engine_enabled():
+        return
+    submit_consequences(mentorship_id)
+    try:
+        target = read_target(mentorship_id, db)
+        if target is None:
+            return
+        if target.flow_run_id is None:
+            start_lifecycle_run(mentorship_id, db=db)
+        elif target.wait_met:
+            wake_lifecycle_run(mentorship_id, db=db)
+    except Exception as error:  # best effort by design: the reconciler catches up
+        log.warning("engine not told about mentorship %s: %r", mentorship_id, error)
+
+
+def submit_consequences(mentorship_id: int) -> str | None:
+    """One ``handle-events`` background task for the mentorship; returns its task run id.
+
+    ``None`` if Prefect did not take it: the events wait in the log, and the reconciler
+    submits them again once they are overdue.
+    """
+    try:
+        with tags(run_name(mentorship_id)):
+            future = handle_events.delay(mentorship_id)
+    except Exception as error:
+        log.warning("consequences of mentorship %s not submitted: %r", mentorship_id, error)
+        return None
+    return str(future.task_run_id)
+
+
+def read_target(mentorship_id: int, db: Engine | None = None) -> EngineTarget | None:
+    with read_scope(db) as session:
+        return engine_state.engine_target(session, mentorship_id)
+
+
+def start_lifecycle_run(mentorship_id: int, *, db: Engine | None = None) -> str:
+    """Create the mentorship's run (or get the existing one: same idempotency key)."""
+    name = run_name(mentorship_id)
+    with read_scope(db) as session:
+        status = engine_state.run_status(session, mentorship_id, now=datetime.now(UTC))
+    run: FlowRun = run_deployment(  # type: ignore[assignment, call-arg]
+        LIFECYCLE_DEPLOYMENT,
+        parameters={"mentorship_id": mentorship_id},
+        flow_run_name=name,
+        idempotency_key=name,
+        tags=run_tags(status),
+        as_subflow=False,
+        timeout=0,  # returns once the run exists; it starts at the runner's next poll
+        _sync=True,  # never a coroutine, even where a caller's thread runs an event loop
+    )
+    with session_scope(db) as session:
+        engine_state.set_flow_run_id(session, mentorship_id, str(run.id))
+    return str(run.id)
+
+
+def wake_lifecycle_run(mentorship_id: int, *, db: Engine | None = None) -> bool:
+    """Resume the suspended run while its wait is met; True once resumed (or no longer needed).
+
+    False if the run stayed busy or Prefect failed: the reconciler looks again.
+    """
+    for delay in (0.0, *WAKE_RETRY_DELAYS):
+        time.sleep(delay)
+        target = read_target(mentorship_id, db)
+        if target is None or not target.wait_met:
+            return True  # the run went on meanwhile
+        if target.flow_run_id is None:
+            start_lifecycle_run(mentorship_id, db=db)
+            return True
+        fact = f"{target.stage} at event {target.last_seq}"
+        try:
+            resume_flow_run(  # type: ignore[call-arg]
+                UUID(target.flow_run_id), run_input={"fact": fact, "seq": target.last_seq}, _sync=True
+            )
+            return True
+        except ObjectNotFound:
+            start_lifecycle_run(mentorship_id, db=db)
+            return True
+        except (NotPausedError, RuntimeError) as busy:  # not suspended yet, or a wake won
+            log.debug("run of mentorship %s busy: %s", mentorship_id, busy)
+        except PrefectHTTPStatusError as error:
+            if error.response.status_code != 409:  # 409: a concurrent wake stored its input first
+                raise
+    log.info("run of mentorship %s stayed busy; the reconciler will wake it", mentorship_id)
+    return False
+
+
+def reschedule_lifecycle_run(flow_run_id: str, reason: str) -> None:
+    """Put a run whose process is gone back in line; a runner continues it from the database."""
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(
+            UUID(flow_run_id), Scheduled(message=f"Rescheduled by the reconciler: {reason}"), force=True
+        )
+    log.warning("rescheduled lifecycle run %s: %s", flow_run_id, reason)
+
+
+# --- reading runs, for the reconciler ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -50,13 +191,6 @@ class RunView:
     state_message: str = ""
 
 
-@task(name="read-engine-targets", cache_policy=NO_CACHE, persist_result=False)
-def read_engine_targets() -> list[EngineTarget]:
-    with session_scope() as session:
-        return engine_state.engine_targets(session)
-
-
-@task(name="read-lifecycle-runs", cache_policy=NO_CACHE, persist_result=False)
 def read_lifecycle_runs(flow_run_ids: list[str], look_closer_after_s: float) -> dict[str, RunView]:
     """The runs that exist, by id. Runs that have been pending or running for longer than
     ``look_closer_after_s`` get their newest heartbeat looked up, to tell a long pass from a
@@ -114,65 +248,6 @@ def last_heartbeat(client: SyncPrefectClient, flow_run_id: str, *, since: dateti
         limit=1,
     )
     return page.events[0].occurred if page.events else None
-
-
-@task(
-    name="start-lifecycle-run",
-    task_run_name="start-mentorship-{mentorship_id}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def start_lifecycle_run(mentorship_id: int) -> str:
-    """Create the mentorship's run (or get the existing one: same idempotency key)."""
-    name = engine_state.run_name(mentorship_id)
-    run: FlowRun = run_deployment(  # type: ignore[assignment, call-arg]
-        LIFECYCLE_DEPLOYMENT,
-        parameters={"mentorship_id": mentorship_id},
-        flow_run_name=name,
-        idempotency_key=name,
-        as_subflow=False,
-        timeout=0,
-        _sync=True,  # never a coroutine, even where a caller's thread runs an event loop
-    )
-    with session_scope() as session:
-        engine_state.set_flow_run_id(session, mentorship_id, str(run.id))
-    return str(run.id)
-
-
-@task(
-    name="wake-lifecycle-run",
-    task_run_name="wake-{flow_run_id}-at-{seq}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def wake_lifecycle_run(flow_run_id: str, seq: int) -> bool:
-    """Resume a suspended run; False if it is busy or gone (it will be looked at again)."""
-    try:
-        resume_flow_run(UUID(flow_run_id), run_input={"seq": seq}, _sync=True)  # type: ignore[call-arg]
-    except (NotPausedError, ObjectNotFound, RuntimeError) as error:
-        log.info("run %s not woken: %s", flow_run_id, error)
-        return False
-    except PrefectHTTPStatusError as error:
-        if error.response.status_code != 409:  # 409: a concurrent wake was first
-            raise
-        log.info("run %s was woken by someone else meanwhile", flow_run_id)
-        return False
-    return True
-
-
-@task(
-    name="reschedule-lifecycle-run",
-    task_run_name="reschedule-{flow_run_id}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def reschedule_lifecycle_run(flow_run_id: str, reason: str) -> None:
-    """Put a run whose process is gone back in line; a runner continues it from the database."""
-    with get_client(sync_client=True) as client:
-        client.set_flow_run_state(
-            UUID(flow_run_id), Scheduled(message=f"Rescheduled by the reconciler: {reason}"), force=True
-        )
-    log.warning("rescheduled lifecycle run %s: %s", flow_run_id, reason)
 
 
 def known_run_ids(targets: Iterable[EngineTarget]) -> list[str]:

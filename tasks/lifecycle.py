@@ -1,13 +1,15 @@
-"""The lifecycle flow's steps that touch the database: one transaction each, safe to run twice.
+"""The lifecycle run's steps: each one transaction, safe to run twice, and a line in its timeline.
 
-Each task takes ids and returns small values, never ORM objects. The stage steps return the
+Each task takes ids and returns small values, never ORM objects. A stage step returns the
 stage the mentorship is in afterwards, read under the row lock, so a stage a person changed
-meanwhile (say, ended) is what the flow sees next. No task caches or persists its result:
-each reads or changes the database now, and a cached answer would be a stale one.
+meanwhile (say, ended) is what the flow sees next; a step that added events submits their
+consequences to the task workers. No task caches or persists its result: each reads or
+changes the database now, and a cached answer would be a stale one.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -19,35 +21,53 @@ from models import Mentorship
 from models.db import session_scope
 from models.settings import get_settings
 from services import certificates, engine_state, lifecycle
-from services.engine_state import Position
-from services.events import append_event, mark_processed
+from services.engine_state import WaitCheck
+from services.events import append_event
+from tasks.engine import submit_consequences
+from tasks.run_status import publish_status
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@task(
-    name="read-position",
-    task_run_name="read-position-{mentorship_id}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def read_position(mentorship_id: int) -> Position:
-    """Stage and unhandled events, as the database has them now."""
-    with session_scope() as session:
-        return engine_state.position(session, mentorship_id)
+@dataclass(frozen=True)
+class Standing:
+    mentorship_id: int
+    stage: str
+    mentee_id: int
+    mentor_id: int
 
 
-@task(
-    name="mark-event-processed",
-    task_run_name="processed-{mentorship_id}-{seq}",
-    cache_policy=NO_CACHE,
-    persist_result=False,
-)
-def mark_event_processed(mentorship_id: int, seq: int) -> None:
+@task(name="where-it-stands", cache_policy=NO_CACHE, persist_result=False)
+def where_it_stands(mentorship_id: int) -> Standing:
+    """A pass begins: the stage and the pair, as the database has them now."""
     with session_scope() as session:
-        mark_processed(session, mentorship_id, seq)
+        stage = engine_state.begin_pass(session, mentorship_id)
+        mentorship = session.get_one(Mentorship, mentorship_id)
+        return Standing(mentorship_id, stage, mentorship.mentee_id, mentorship.mentor_id)
+
+
+@task(name="check-wait", task_run_name="check-wait-in-{stage}", cache_policy=NO_CACHE, persist_result=False)
+def check_wait(mentorship_id: int, stage: str) -> WaitCheck:
+    """Whether the stage's wait is met already; if not, the run now waits in ``stage``."""
+    with session_scope() as session:
+        return engine_state.check_wait(session, mentorship_id, stage)
+
+
+@task(name="show-where-it-stands", cache_policy=NO_CACHE, persist_result=False)
+def show_where_it_stands(mentorship_id: int) -> str:
+    """The status artifact operators read in the Prefect UI; returns its one-line summary."""
+    return publish_status(mentorship_id)
+
+
+@task(name="finish", cache_policy=NO_CACHE, persist_result=False)
+def finish(mentorship_id: int) -> str:
+    """The run ends with its mentorship; returns the stage it ended in."""
+    with session_scope() as session:
+        stage = engine_state.finish_run(session, mentorship_id)
+    publish_status(mentorship_id)
+    return stage
 
 
 class _Move(Protocol):
@@ -57,31 +77,34 @@ class _Move(Protocol):
 def _move(move: _Move, mentorship_id: int) -> str:
     """Make the move if the facts call for it (it locks the row); returns the stage after it."""
     with session_scope() as session:
-        move(session, mentorship_id, now=_now())
-        return session.get_one(Mentorship, mentorship_id).stage
+        moved = move(session, mentorship_id, now=_now())
+        stage = session.get_one(Mentorship, mentorship_id).stage
+    if moved:
+        submit_consequences(mentorship_id)  # the stage.changed event's
+    return stage
 
 
-@task(name="activate-when-agreed", cache_policy=NO_CACHE, persist_result=False)
-def activate_when_agreed(mentorship_id: int) -> str:
-    """intro → active once an agreement version was approved."""
+@task(name="activate", cache_policy=NO_CACHE, persist_result=False)
+def activate(mentorship_id: int) -> str:
+    """intro → active: the first agreement was approved; officially a mentorship."""
     return _move(lifecycle.activate, mentorship_id)
 
 
-@task(name="close-when-final-meeting-held", cache_policy=NO_CACHE, persist_result=False)
-def close_when_final_meeting_held(mentorship_id: int) -> str:
-    """active → closing once the final meeting was held."""
+@task(name="begin-closing", cache_policy=NO_CACHE, persist_result=False)
+def begin_closing(mentorship_id: int) -> str:
+    """active → closing: the final meeting was held."""
     return _move(lifecycle.begin_closing, mentorship_id)
 
 
-@task(name="complete-when-certified", cache_policy=NO_CACHE, persist_result=False)
-def complete_when_certified(mentorship_id: int) -> str:
-    """closing → completed once both participants hold their certificate."""
+@task(name="complete", cache_policy=NO_CACHE, persist_result=False)
+def complete(mentorship_id: int) -> str:
+    """closing → completed: both participants hold their certificate."""
     return _move(lifecycle.complete, mentorship_id)
 
 
 @task(
     name="issue-certificate",
-    task_run_name="certificate-{mentorship_id}-{user_id}",
+    task_run_name="issue-certificate-to-user-{user_id}",
     retries=2,
     retry_delay_seconds=5,
     cache_policy=NO_CACHE,
@@ -98,7 +121,7 @@ def issue_certificate(mentorship_id: int, user_id: int) -> int:
         if existing is not None:
             return existing.id
         facts = certificates.certificate_facts(session, mentorship_id, user_id)
-    # Imported here: WeasyPrint costs ~1 s at import, and every lifecycle pass is a new process.
+    # Imported here: WeasyPrint costs ~1 s at import, and only the closing pass needs it.
     from tasks.certificate import render_certificate_pdf
 
     now = _now()
@@ -120,7 +143,8 @@ def issue_certificate(mentorship_id: int, user_id: int) -> int:
             now=now,
         )
         session.flush()
-        if stored.verification_code == code:  # ours is the one kept: tell the event log
+        ours = stored.verification_code == code
+        if ours:  # ours is the one kept: tell the event log
             append_event(
                 session,
                 mentorship,
@@ -129,4 +153,7 @@ def issue_certificate(mentorship_id: int, user_id: int) -> int:
                 now=now,
                 payload={"certificate_id": stored.id, "user_id": user_id},
             )
-        return stored.id
+        certificate_id = stored.id
+    if ours:
+        submit_consequences(mentorship_id)
+    return certificate_id

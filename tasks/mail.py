@@ -139,11 +139,16 @@ class DeliveryReport(NamedTuple):
 
 
 def deliver_outbox(
-    *, smtp_url: str, mail_from: str, engine: Engine | None = None, limit: int = BATCH_SIZE
+    *,
+    smtp_url: str,
+    mail_from: str,
+    engine: Engine | None = None,
+    limit: int = BATCH_SIZE,
+    mentorship_id: int | None = None,
 ) -> DeliveryReport:
-    """Send every unsent row (up to ``limit``) over one SMTP connection."""
+    """Send every unsent row (up to ``limit``; of one mentorship, if given) over one SMTP connection."""
     with session_scope(engine) as session:
-        pending = outbox.unsent_email_ids(session, limit=limit)
+        pending = outbox.unsent_email_ids(session, limit=limit, mentorship_id=mentorship_id)
     if not pending:
         return DeliveryReport(sent=0, failed=0)
     try:

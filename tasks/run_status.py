@@ -1,43 +1,62 @@
 """Show operators, in the Prefect UI, where a mentorship stands.
 
-Each lifecycle pass publishes a markdown artifact under the key ``mentorship-{id}`` (stage,
-who must do what next, the recent timeline) and sets the run's tags (``stage:<stage>``,
-``waiting:<who>``), so the flow-runs list can be filtered by stage without opening anything.
-Then it records how far the log is shown (``shown_seq``): until then the run counts as behind,
-and the API and the reconciler wake it. The text is for operators, not participants, and stays in English.
+Two things, each written by the one who knows it first:
+
+- the run's **tags** (``stage:<stage>``, ``waiting:<who>``, ``mentorship-{id}``), set by the
+  consequence handler after every batch of events, so the flow-runs list can be filtered by
+  stage and by who must act, and stays true between the run's (rare) resumes;
+- a markdown **artifact** ``mentorship-{id}`` (stage, who must do what, the recent timeline),
+  published by the lifecycle run at each of its steps.
+
+The text is for operators, not participants, and stays in English.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from uuid import UUID
 
-from prefect import get_client, task
+from prefect import get_client
 from prefect.artifacts import create_markdown_artifact
-from prefect.cache_policies import NO_CACHE
-from prefect.runtime import flow_run
+from prefect.exceptions import ObjectNotFound
 
-from models.db import session_scope
+from models.db import read_scope
 from services import engine_state
-from services.engine_state import LIFECYCLE_TAG, RunStatus
+from services.engine_state import RunStatus, run_tags
 
-_MANAGED_TAG_PREFIXES = ("stage:", "waiting:")
+log = logging.getLogger(__name__)
 
 
-@task(name="show-where-it-stands", cache_policy=NO_CACHE, persist_result=False)
-def show_where_it_stands(mentorship_id: int) -> str:
-    """Publish the status artifact and tags, then mark them shown; returns the one-line summary."""
-    with session_scope() as session:
-        status = engine_state.run_status(session, mentorship_id, now=datetime.now(UTC))
+def _status(mentorship_id: int) -> RunStatus:
+    with read_scope() as session:
+        return engine_state.run_status(session, mentorship_id, now=datetime.now(UTC))
+
+
+def show_run_tags(mentorship_id: int) -> list[str]:
+    """Set the run's tags from the database as it is now; returns them (empty: no run yet)."""
+    status = _status(mentorship_id)
+    if status.flow_run_id is None:
+        return []  # the run is being started; it is created with these tags
+    tags = run_tags(status)
+    try:
+        with get_client(sync_client=True) as client:
+            client.update_flow_run(UUID(status.flow_run_id), tags=tags)
+    except ObjectNotFound:
+        log.info(
+            "mentorship %s: run %s not found; the reconciler starts one", mentorship_id, status.flow_run_id
+        )
+        return []
+    return tags
+
+
+def publish_status(mentorship_id: int) -> str:
+    """Publish the status artifact from within the lifecycle run; returns its one-line summary."""
+    status = _status(mentorship_id)
     summary = summary_line(status)
     create_markdown_artifact(
-        key=engine_state.run_name(mentorship_id),
-        markdown=status_markdown(status),
-        description=summary,
+        key=engine_state.run_name(mentorship_id), markdown=status_markdown(status), description=summary
     )
-    _set_tags(status)
-    with session_scope() as session:
-        engine_state.mark_shown(session, mentorship_id, status.processed_seq)
     return summary
 
 
@@ -55,6 +74,8 @@ def summary_line(status: RunStatus) -> str:
 def status_markdown(status: RunStatus) -> str:
     lines = [
         f"# Mentorship {status.mentorship_id}: {status.mentee} ↔ {status.mentor}",
+        "",
+        f"As of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC (the run's tags stay current in between).",
         "",
         "| | |",
         "|---|---|",
@@ -74,20 +95,3 @@ def status_markdown(status: RunStatus) -> str:
         for e in status.timeline
     ]
     return "\n".join(lines) + "\n"
-
-
-def run_tags(status: RunStatus, current: list[str]) -> list[str]:
-    kept = [t for t in current if not t.startswith(_MANAGED_TAG_PREFIXES)]
-    tags = {*kept, LIFECYCLE_TAG, f"stage:{status.stage}"}
-    if status.waiting_for and status.waiting_for.get("who"):
-        tags.add(f"waiting:{status.waiting_for['who']}")
-    return sorted(tags)
-
-
-def _set_tags(status: RunStatus) -> None:
-    run_id = flow_run.id
-    if run_id is None:  # called outside a flow run (tests): nothing to tag
-        return
-    current: list[str] = list(flow_run.tags or [])
-    with get_client(sync_client=True) as client:
-        client.update_flow_run(UUID(run_id), tags=run_tags(status, current))

@@ -18,6 +18,7 @@ from models.settings import Settings, get_settings
 from services import sweeps
 from services.consequences import Consequences, record
 from services.idempotency import forget_responses
+from tasks.engine import follow_up
 from tasks.mail import enqueue_mails
 
 
@@ -63,24 +64,26 @@ def remind_attendance(now: datetime | None = None) -> int:
 
 @task(name="expire-requests", cache_policy=NO_CACHE, persist_result=False)
 def expire_requests(now: datetime | None = None) -> list[int]:
-    """Expire unanswered requests, one transaction each; returns the ids of the new events.
+    """Expire unanswered requests, one transaction each; returns the mentorships expired.
 
-    The ``mentorship.expired`` events' notifications follow through the lifecycle flow
-    (woken by the reconciler), like every other event's.
+    Each gets a ``mentorship.expired`` event; the sweep then tells the engine, as the API
+    does after a fact (its consequences, and the lifecycle run's wait for an answer is met).
     """
     settings = get_settings()
     moment = now or datetime.now(UTC)
     with session_scope() as session:
         due = sweeps.expirable_requests(session, now=moment, request_expiry=settings.request_expiry)
-    event_ids: list[int] = []
+    expired: list[int] = []
     for mentorship_id in due:
         with session_scope() as session:
             event = sweeps.expire_request(
                 session, mentorship_id, now=moment, request_expiry=settings.request_expiry
             )
             if event is not None:
-                event_ids.append(event.id)
-    return event_ids
+                expired.append(mentorship_id)
+    for mentorship_id in expired:
+        follow_up(mentorship_id)
+    return expired
 
 
 @task(name="forget-old-idempotency-keys", cache_policy=NO_CACHE, persist_result=False)

@@ -18,12 +18,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import Certificate, Event, OutgoingEmail, User
-from services import agreements, lifecycle, meetings, mentorships
+from models.settings import get_settings
+from services import agreements, consequences, lifecycle, meetings, mentorships
 from services.access import load_mentorship
 from services.agreements import AgreementTerms
-from services.events import append_event, events_of, mark_processed, pending_events
+from services.events import append_event, events_of, pending_events
 from services.meetings import MeetingPlan
-from tasks.consequences import apply_event_consequences
+from tasks.consequences import handle_events
+from tasks.mail import enqueue_mails
 from tests.support import Clock
 
 T = TypeVar("T")
@@ -230,21 +232,24 @@ class Pair:
             payload={"certificate_id": certificate.id, "user_id": user_id},
         )
 
-    # what the lifecycle flow does with the log
+    # what the task workers do with the log
     def deliver(self) -> list[Event]:
-        """Run the consequences of every unprocessed event in order and move the cursor."""
+        """Handle every unhandled event in order, as a task worker's ``handle-events`` does."""
         events = self.run(lambda s: pending_events(s, self.mentorship_id))
-        for event in events:
-            apply_event_consequences.fn(event.id)
-        if events:
-            last = events[-1].seq
-            self.run(lambda s: mark_processed(s, self.mentorship_id, last))
+        assert handle_events.fn(self.mentorship_id) == len(events)
         return events
 
     def redeliver_all(self) -> None:
-        """Deliver the whole log again, as a crashed and restarted flow might."""
+        """Apply every event's consequences again (the cursor prevents this in the handler;
+        the rules must still write nothing twice)."""
+        settings = get_settings()
         for event in self.run(lambda s: events_of(s, self.mentorship_id)):
-            apply_event_consequences.fn(event.id)
+
+            def apply(s: Session, event: Event = event) -> None:
+                mails = consequences.apply(s, event, secret_key=settings.secret_key, now=self.clock.now)
+                enqueue_mails(s, mails, settings=settings, now=self.clock.now)
+
+            self.run(apply)
 
     # reads
     def mentee_email(self) -> str:

@@ -89,7 +89,7 @@ def test_unanswered_request_is_reminded_once_then_expires(
 
     expiry = app_settings.request_expiry
     assert expire_requests.fn(requested + expiry - timedelta(minutes=1)) == []
-    (event_id,) = expire_requests.fn(requested + expiry)
+    assert expire_requests.fn(requested + expiry) == [pair.mentorship_id]
     assert expire_requests.fn(requested + expiry + timedelta(days=1)) == []
     closed = mentorship(pair)
     assert (closed.stage, closed.closing_reason) == (Stage.DECLINED, "expired")
@@ -97,7 +97,6 @@ def test_unanswered_request_is_reminded_once_then_expires(
 
     events = pair.deliver()  # the flow hands the expiry on like any other event
     assert [e.type for e in events] == ["mentorship.expired"]
-    assert events[0].id == event_id
     assert remind_pending_answers.fn(requested + timedelta(days=30)) == 0
 
     send_pending_mail.fn()

@@ -1,10 +1,11 @@
 """Session fixtures for the engine tests: a real Prefect server (its database on PostgreSQL,
 created for this session and dropped after), a runner process serving mentorflow's
-deployments (``python -m deployments.serve``), an application database (SQLite file,
-migrated with Alembic) and an SMTP sink.
+deployments (``python -m deployments.serve``), a task worker serving the consequences
+(``python -m deployments.task_worker``), an application database (SQLite file, migrated with
+Alembic) and an SMTP sink, as ``mentorflow up`` runs them.
 
 The test process talks to the same server: ``PREFECT_API_URL`` is set in its environment,
-so ``api.engine.notify_engine``'s background threads see it too.
+so ``tasks.engine.after_fact``'s background threads see it too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from migrations import upgrade
 from models.db import make_engine
 from services.engine_state import LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT
 from tests.engine.harness import (
-    PYTHON,
     Mailbox,
     PrefectServer,
     Process,
@@ -96,16 +96,26 @@ def mailbox() -> Iterator[Mailbox]:
 
 @dataclass
 class RunnerControl:
-    """The runner process, which tests may kill and start again."""
+    """A process of the engine (the runner, a task worker), which tests may kill and start again."""
 
     env: dict[str, str]
     log_path: Path
+    args: tuple[str, ...] = ("-m", "deployments.serve")
+    ready: str = "deployments"
     process: Process | None = None
 
     def start(self) -> None:
-        self.process = runner_process(self.env, self.log_path)
+        self.process = runner_process(self.env, self.log_path, *self.args)
         self.process.start()
-        wait_until(_deployments_exist, timeout=60, interval=0.3, what="the served deployments")
+        if self.ready == "deployments":
+            wait_until(_deployments_exist, timeout=60, interval=0.3, what="the served deployments")
+        else:
+            wait_until(
+                lambda: self.ready in self.log_path.read_text(errors="replace"),
+                timeout=60,
+                interval=0.2,
+                what=f"{self.log_path.name}: {self.ready!r}",
+            )
 
     def kill(self) -> None:
         if self.process is not None:
@@ -127,14 +137,14 @@ def _deployments_exist() -> bool:
 
 
 @pytest.fixture(scope="session")
-def runner(
+def engine_env(
     prefect_server: PrefectServer,
     prefect_client_env: None,
     app_db: Engine,
     mailbox: Mailbox,
     engine_dir: Path,
-) -> Iterator[RunnerControl]:
-    env = child_env(
+) -> dict[str, str]:
+    return child_env(
         **prefect_server.client_env(),
         MENTORFLOW_DATABASE_URL=app_db.url.render_as_string(hide_password=False),
         MENTORFLOW_DATA_DIR=str(engine_dir / "data"),
@@ -142,26 +152,30 @@ def runner(
         MENTORFLOW_BASE_URL="https://mentoring.example.org",
         MENTORFLOW_RECONCILE_EVERY=RECONCILE_EVERY,
     )
-    control = RunnerControl(env=env, log_path=engine_dir / "runner.log")
+
+
+@pytest.fixture(scope="session")
+def task_worker(engine_env: dict[str, str], engine_dir: Path) -> Iterator[RunnerControl]:
+    """``python -m deployments.task_worker``: every fact's consequences."""
+    control = RunnerControl(
+        env=engine_env,
+        log_path=engine_dir / "task-worker.log",
+        args=("-m", "deployments.task_worker"),
+        ready="serving handle-events",
+    )
+    control.start()
+    yield control
+    control.stop()
+
+
+@pytest.fixture(scope="session")
+def runner(
+    engine_env: dict[str, str], task_worker: RunnerControl, engine_dir: Path
+) -> Iterator[RunnerControl]:
+    """The runner serving the deployments, with a task worker beside it."""
+    control = RunnerControl(env=engine_env, log_path=engine_dir / "runner.log")
     began = time.monotonic()
     control.start()
     print(f"runner serving after {time.monotonic() - began:.1f} s")  # noqa: T201
     yield control
     control.stop()
-
-
-@pytest.fixture(scope="module")
-def fast_lane(runner: RunnerControl, engine_dir: Path) -> Iterator[Process]:
-    """``python -m deployments.fast_lane`` beside the runner, for the modules that ask for it
-    (as ``mentorflow up`` runs it); the other modules watch the lifecycle run work alone."""
-    log_path = engine_dir / "fast-lane.log"
-    lane = Process([PYTHON, "-m", "deployments.fast_lane"], env=runner.env, log_path=log_path)
-    lane.start()
-    wait_until(
-        lambda: "watching the event log" in log_path.read_text(errors="replace"),
-        timeout=60,
-        interval=0.2,
-        what="the fast lane",
-    )
-    yield lane
-    lane.stop()

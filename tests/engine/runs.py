@@ -35,16 +35,30 @@ def run_id_of(walk: Walk) -> str:
 
 
 def caught_up(walk: Walk) -> bool:
-    """Every event handled (by the lane or the run) and shown by the run."""
+    """Every event's consequences handled, and the run waiting in (or finished with) the stage."""
     m = walk.mentorship()
-    return m.flow_run_id is not None and m.processed_seq == m.shown_seq == m.last_seq
+    return m.flow_run_id is not None and m.processed_seq == m.last_seq and m.run_stage == m.stage
 
 
 def settle(walk: Walk, timeout: float = 60) -> FlowRun:
-    """Wait until the run has handled and shown every event and is suspended again."""
-    wait_until(lambda: caught_up(walk), timeout=timeout, interval=0.05, what="events handled and shown")
+    """Wait until every event is handled and the run is suspended in the mentorship's stage
+    (or completed with it)."""
+    try:
+        wait_until(
+            lambda: caught_up(walk), timeout=timeout, interval=0.05, what="events handled, run waiting"
+        )
+    except TimeoutError as error:
+        m = walk.mentorship()
+        raise TimeoutError(
+            f"{error}: stage {m.stage}, run in {m.run_stage}, events {m.processed_seq}/{m.last_seq}"
+        ) from error
     run_id = run_id_of(walk)
-    wait_until(lambda: state_of(run_id) == StateType.PAUSED, timeout=timeout, interval=0.05, what="suspend")
+    wait_until(
+        lambda: state_of(run_id) in (StateType.PAUSED, StateType.COMPLETED),
+        timeout=timeout,
+        interval=0.05,
+        what="suspend",
+    )
     return read_run(run_id)
 
 

@@ -6,28 +6,27 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.engine import notify_engine
-from flows.reconciler import Act, decide
-from flows.wake import wait_key
-from services.engine_state import EngineTarget, RunStatus, TimelineEntry
-from tasks.engine import RunView
-from tasks.run_status import run_tags, status_markdown, summary_line
+from flows.reconciler import Act, consequences_overdue, decide
+from services.engine_state import EngineTarget, RunStatus, TimelineEntry, run_tags
+from tasks.engine import RunView, after_fact
+from tasks.run_status import status_markdown, summary_line
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
 def target(
-    *, stage: str = "active", last: int = 5, processed: int = 5, shown: int | None = None
+    *, stage: str = "active", run_stage: str | None = "active", met: bool = False, unhandled: int = 0
 ) -> EngineTarget:
-    """``processed`` below ``last``: events wait. ``shown`` defaults to ``processed``: the run
-    showed what was handled; a ``shown`` below it means the fast lane handled events since."""
+    """A mentorship whose run waits in ``run_stage``; ``met``: a fact met that wait."""
     return EngineTarget(
         mentorship_id=7,
         stage=stage,
         flow_run_id="run-7",
-        last_seq=last,
-        processed_seq=processed,
-        shown_seq=processed if shown is None else shown,
+        run_stage=run_stage,
+        wait_met=met,
+        last_seq=5 + unhandled,
+        processed_seq=5,
+        oldest_unhandled_at=NOW - timedelta(seconds=60) if unhandled else None,
     )
 
 
@@ -45,27 +44,30 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
     ("the_target", "the_run", "expected"),
     [
         (target(), None, Act.START),
-        (target(stage="completed"), None, Act.NOTHING),
-        (target(stage="completed", processed=4), None, Act.START),
-        (target(processed=4), run("PAUSED"), Act.WAKE),
-        (target(shown=4), run("PAUSED"), Act.WAKE),  # handled by the fast lane, not shown yet
-        (target(), run("PAUSED"), Act.NOTHING),
-        (target(processed=4), run("SCHEDULED", age=600), Act.NOTHING),
-        (target(processed=4), run("RUNNING", age=30), Act.NOTHING),
-        (target(processed=4), run("RUNNING", age=600, silent=20), Act.NOTHING),  # heartbeats
-        (target(processed=4), run("RUNNING", age=600), Act.RESCHEDULE),
-        (target(processed=4), run("PENDING", age=120), Act.RESCHEDULE),
+        (target(run_stage=None), None, Act.START),  # never waited yet
+        (target(stage="completed", run_stage="completed"), None, Act.NOTHING),
+        (target(stage="ended", run_stage="active", met=True), None, Act.START),
+        (target(met=True), run("PAUSED"), Act.WAKE),
+        (target(), run("PAUSED"), Act.NOTHING),  # waiting for its fact
+        (target(unhandled=3), run("PAUSED"), Act.NOTHING),  # consequences are not the run's
+        (target(met=True), run("SCHEDULED", age=600), Act.NOTHING),
+        (target(run_stage=None), run("RUNNING", age=30), Act.NOTHING),
+        (target(run_stage=None), run("RUNNING", age=600, silent=20), Act.NOTHING),  # heartbeats
+        (target(run_stage=None), run("RUNNING", age=600), Act.RESCHEDULE),
+        (target(run_stage=None), run("PENDING", age=120), Act.RESCHEDULE),
         (target(), run("CRASHED"), Act.RESCHEDULE),
-        (target(stage="completed"), run("CRASHED"), Act.NOTHING),
-        (target(stage="completed", processed=4), run("COMPLETED"), Act.RESCHEDULE),
-        (target(stage="completed", shown=4), run("COMPLETED"), Act.RESCHEDULE),  # late feedback
-        (target(stage="completed", shown=4), None, Act.START),
-        (target(stage="completed"), run("COMPLETED"), Act.NOTHING),
+        (target(stage="completed", run_stage="completed"), run("CRASHED"), Act.NOTHING),
+        (target(stage="completed", run_stage="closing", met=True), run("COMPLETED"), Act.RESCHEDULE),
+        (target(stage="completed", run_stage="completed"), run("COMPLETED"), Act.NOTHING),
         (target(), run("FAILED", age=60), Act.NOTHING),
         (target(), run("FAILED", age=3600), Act.RESCHEDULE),
-        (target(processed=4), run("CANCELLED"), Act.NOTHING),  # an operator's decision
+        (target(met=True), run("CANCELLED"), Act.NOTHING),  # an operator's decision
         (target(), run("CANCELLED", message="Runner is shutting down."), Act.RESCHEDULE),
-        (target(stage="completed"), run("CANCELLED", message="Runner is shutting down."), Act.NOTHING),
+        (
+            target(stage="completed", run_stage="completed"),
+            run("CANCELLED", message="Runner is shutting down."),
+            Act.NOTHING,
+        ),
     ],
 )
 def test_the_reconciler_decides_by_stage_events_and_run_state(
@@ -74,11 +76,10 @@ def test_the_reconciler_decides_by_stage_events_and_run_state(
     assert act(the_target, the_run) == expected
 
 
-def test_a_wait_never_reuses_a_key_that_already_fired() -> None:
-    assert wait_key(12, set()) == "after-12"
-    assert wait_key(12, {"after-11"}) == "after-12"
-    assert wait_key(12, {"after-12"}) == "after-12.2"
-    assert wait_key(12, {"after-12", "after-12.2"}) == "after-12.3"
+def test_the_reconciler_resubmits_consequences_only_when_overdue() -> None:
+    assert consequences_overdue(target(unhandled=2), now=NOW, after_s=30)
+    assert not consequences_overdue(target(unhandled=2), now=NOW, after_s=120)
+    assert not consequences_overdue(target(), now=NOW, after_s=0)
 
 
 def status() -> RunStatus:
@@ -107,13 +108,17 @@ def test_operators_see_stage_waiting_for_and_timeline() -> None:
     assert summary_line(status()) == "active · waiting for mentor: approve agreement v2"
 
 
-def test_run_tags_follow_the_stage_and_keep_other_tags() -> None:
-    tags = run_tags(status(), ["mentorflow", "stage:intro", "waiting:mentee"])
-
-    assert tags == ["mentorflow", "mentorship-lifecycle", "stage:active", "waiting:mentor"]
+def test_run_tags_name_the_mentorship_its_stage_and_who_must_act() -> None:
+    assert run_tags(status()) == [
+        "mentorflow",
+        "mentorship-7",
+        "mentorship-lifecycle",
+        "stage:active",
+        "waiting:mentor",
+    ]
 
 
 def test_the_engine_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MENTORFLOW_ENGINE", "off")
 
-    assert notify_engine(7) is None
+    assert after_fact(7) is None

@@ -27,7 +27,7 @@ from models import Role
 from models.settings import get_settings
 from services.users import create_user
 from tests.engine.conftest import RunnerControl
-from tests.engine.harness import Mailbox, Process, wait_until
+from tests.engine.harness import Mailbox, wait_until
 from tests.support import Clock, serve_app
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("engine")]
@@ -64,8 +64,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def api(runner: RunnerControl, fast_lane: Process, app_db: Engine, clock: Clock) -> Iterator[httpx.Client]:
-    """The API in front of the engine as ``mentorflow up`` runs it: runner and fast lane."""
+def api(runner: RunnerControl, app_db: Engine, clock: Clock) -> Iterator[httpx.Client]:
+    """The API in front of the engine as ``mentorflow up`` runs it: runner and task worker."""
     app = create_app(get_settings(), engine=app_db, clock=clock)  # tells the engine after commit
     with serve_app(app) as url, httpx.Client(base_url=url, timeout=20) as client:
         yield client

@@ -1,6 +1,6 @@
 """A mentee and a mentor stating facts through ``services`` (what the API does), each fact in
 its own committed transaction, with a movable clock. The engine is told the way the API
-tells it: ``notify_engine`` after commit. Stage moves that follow from facts are left to
+tells it: ``after_fact`` after commit. Stage moves that follow from facts are left to
 the lifecycle flow under test."""
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import TypeVar
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.engine import notify_engine
 from models import Mentorship, Role, Stage, User
 from models.db import read_scope
 from services import agreements, meetings, mentorships
@@ -24,6 +23,7 @@ from services.events import append_event
 from services.lifecycle import Fact
 from services.meetings import MeetingPlan
 from services.users import create_user
+from tasks.engine import after_fact
 from tests.support import Clock
 
 T = TypeVar("T")
@@ -73,7 +73,7 @@ class Walk:
     def tell_engine(self) -> None:
         """What the API does after each commit."""
         if self.notify:
-            job = notify_engine(self.mentorship_id, db=self.db)
+            job = after_fact(self.mentorship_id, db=self.db)
             if job is not None:
                 self.notified.append(job)
 
@@ -179,3 +179,9 @@ class Walk:
                 lambda s, u: meetings.record_attendance(s, u, meeting_id, attended=True, now=self.clock.now),
             )
         return meeting_id
+
+    def end(self) -> None:
+        self._as(
+            self.mentee_id,
+            lambda s, u: mentorships.decide(s, u, self.mentorship_id, Fact.END, now=self.clock.now),
+        )

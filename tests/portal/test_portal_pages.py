@@ -15,7 +15,7 @@ from models import AgreementVersion, Meeting, Mentorship, Notification, User
 from models.settings import Settings
 from services import certificates, meetings, mentorships
 from services.consequences import apply
-from services.events import mark_processed, pending_events
+from services.handling import take_next_event
 from services.lifecycle import Fact
 from services.meetings import MeetingPlan
 from tests.support import Clock, Journey, People, Person
@@ -162,9 +162,8 @@ def test_a_german_browser_gets_german_pages_and_times(
 def settle(db: Engine, settings: Settings, clock: Clock, mentorship_id: int) -> None:
     """What the lifecycle flow does with new events: notifications and achievements."""
     with Session(db) as s:
-        for event in pending_events(s, mentorship_id):
+        while (event := take_next_event(s, mentorship_id)) is not None:
             apply(s, event, secret_key=settings.secret_key, now=clock.now)
-            mark_processed(s, mentorship_id, event.seq)
         s.commit()
 
 

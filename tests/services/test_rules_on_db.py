@@ -12,7 +12,7 @@ from models import Event, Meeting, MeetingStatus, Mentorship, Stage, User
 from services import agreements, meetings
 from services.agreements import AgreementTerms
 from services.errors import Conflict
-from services.events import mark_processed, mentorships_with_pending_events, pending_events
+from services.events import pending_events
 from services.lifecycle import activate, begin_closing, complete
 from services.meetings import MeetingPlan
 from tests.support import TERMS, Clock, Journey, People
@@ -184,16 +184,3 @@ def test_stage_moves_follow_facts_and_are_idempotent(db: Engine, journey: Journe
         assert m.stage == Stage.CLOSING
         changes = [e.payload for e in pending_events(s, journey.mentorship_id) if e.type == "stage.changed"]
         assert changes == [{"from": "intro", "to": "active"}, {"from": "active", "to": "closing"}]
-
-
-def test_pending_events_are_read_in_order_and_marked_processed(db: Engine, journey: Journey) -> None:
-    with Session(db) as s:
-        seqs = [e.seq for e in pending_events(s, journey.mentorship_id)]
-        assert seqs == [1, 2]
-        assert mentorships_with_pending_events(s) == [journey.mentorship_id]
-        mark_processed(s, journey.mentorship_id, 1)
-        assert [e.seq for e in pending_events(s, journey.mentorship_id)] == [2]
-        mark_processed(s, journey.mentorship_id, 2)
-        mark_processed(s, journey.mentorship_id, 1)  # never moves back
-        assert pending_events(s, journey.mentorship_id) == []
-        assert mentorships_with_pending_events(s) == []

@@ -1,0 +1,42 @@
+"""Serve mentorflow's background tasks (every fact's consequences) until stopped.
+
+    python -m deployments.task_worker     # needs PREFECT_API_URL and the MENTORFLOW_* settings
+
+A warm Prefect task worker (``prefect.task_worker.serve``): it imported everything once and
+picks up each ``handle-events`` task the API submits with ``.delay()`` over a websocket, in a
+fraction of a second. Run as many as you like, on as many machines: one mentorship's events
+are handled by one worker at a time (``services.handling``), and every step is idempotent.
+Task parameters travel through Prefect's result storage, so every machine that submits or
+serves tasks needs the same ``PREFECT_LOCAL_STORAGE_PATH`` (or another shared result store).
+
+``MENTORFLOW_TASK_WORKER_LIMIT`` (default 8): tasks one worker runs at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+# Prefect sends the logs of flow runs to its API; a background task has none.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+
+from prefect.task_worker import serve  # noqa: E402 - after the setting above
+
+from tasks.consequences import handle_events  # noqa: E402
+
+log = logging.getLogger("deployments.task_worker")
+
+
+def main() -> None:
+    for name in ("deployments", "tasks"):
+        logging.getLogger(name).setLevel(logging.INFO)
+    limit = int(os.environ.get("MENTORFLOW_TASK_WORKER_LIMIT") or 8)
+    log.info("serving handle-events, %d at a time", limit)
+    try:
+        serve(handle_events, limit=limit)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

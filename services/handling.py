@@ -1,0 +1,81 @@
+"""Handing out a mentorship's events to consequence handlers: one at a time, in order, once.
+
+Two guarantees, each with its own mechanism:
+
+- **One handler per mentorship at a time.** A handler first *claims* the mentorship: a lease
+  (``handler_token`` until ``handler_until``) written with a conditional UPDATE, so of two
+  task workers that got the same mentorship's tasks, one works and the other returns. A
+  handler that dies loses its lease when it runs out; the reconciler submits the events again.
+- **Each event once, in order.** ``take_next_event`` locks the mentorship row, takes the event
+  right after ``processed_seq`` and moves the cursor in the same transaction as the event's
+  consequences. Even a handler whose lease ran out while it was stalled cannot apply an
+  event twice or skip one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from models import Event, Mentorship
+from services.access import load_mentorship
+
+#: A handler renews its lease with every event; a dead handler's lease runs out after this.
+LEASE = timedelta(seconds=30)
+
+
+def claim(session: Session, mentorship_id: int, *, token: str, now: datetime) -> bool:
+    """Take the mentorship's events for ``LEASE`` (or renew our own lease); whether we hold it."""
+    result = session.execute(
+        update(Mentorship)
+        .where(
+            Mentorship.id == mentorship_id,
+            or_(
+                Mentorship.handler_token.is_(None),
+                Mentorship.handler_token == token,
+                Mentorship.handler_until < now,
+            ),
+        )
+        .values(handler_token=token, handler_until=now + LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def release(session: Session, mentorship_id: int, *, token: str) -> None:
+    session.execute(
+        update(Mentorship)
+        .where(Mentorship.id == mentorship_id, Mentorship.handler_token == token)
+        .values(handler_token=None, handler_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def take_next_event(session: Session, mentorship_id: int) -> Event | None:
+    """The oldest unhandled event, marked handled in this transaction; ``None`` when none is left.
+
+    The caller applies the event's consequences in the same transaction and commits: both
+    happen, or neither.
+    """
+    mentorship = load_mentorship(session, mentorship_id, lock=True)
+    if mentorship is None or mentorship.processed_seq >= mentorship.last_seq:
+        return None
+    event = session.scalar(
+        select(Event).where(Event.mentorship_id == mentorship_id, Event.seq == mentorship.processed_seq + 1)
+    )
+    if event is None:  # a gap cannot happen (seq comes from last_seq under the lock); be safe
+        return None
+    mentorship.processed_seq = event.seq
+    session.flush()
+    return event
+
+
+def has_unhandled_events(session: Session, mentorship_id: int) -> bool:
+    found = session.scalar(
+        select(Mentorship.id).where(
+            Mentorship.id == mentorship_id, Mentorship.last_seq > Mentorship.processed_seq
+        )
+    )
+    return found is not None
