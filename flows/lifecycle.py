@@ -15,6 +15,8 @@ whole mentorship resumes about three times.
 from __future__ import annotations
 
 from prefect import flow
+from prefect.client.schemas.objects import State
+from prefect.states import Completed
 
 from flows.waits import (
     FinalMeetingHeld,
@@ -40,8 +42,8 @@ from tasks.lifecycle import (
 
 
 @flow(name=LIFECYCLE_FLOW, flow_run_name="mentorship-{mentorship_id}", log_prints=False)
-def mentorship_lifecycle(mentorship_id: int) -> str:
-    """Follow one mentorship from the request to its end; returns the stage it ended in."""
+def mentorship_lifecycle(mentorship_id: int) -> State[str]:
+    """Follow one mentorship from the request to its end; completes with the stage it ended in."""
     standing = where_it_stands(mentorship_id)
     stage = standing.stage
     if stage == Stage.REQUESTED:
@@ -52,7 +54,17 @@ def mentorship_lifecycle(mentorship_id: int) -> str:
         stage = active(mentorship_id)
     if stage == Stage.CLOSING:
         stage = closing(standing)
-    return finish(mentorship_id)
+    stage = finish(mentorship_id)
+    return Completed(message=ENDINGS.get(stage, f"The mentorship is {stage}."), data=stage)
+
+
+#: What the finished run says, by the stage its mentorship ended in.
+ENDINGS: dict[str, str] = {
+    Stage.COMPLETED: "The mentorship was completed; both participants hold their certificate.",
+    Stage.ENDED: "The mentorship was ended early by one of the participants.",
+    Stage.DECLINED: "The request was declined by the mentor, or expired unanswered.",
+    Stage.WITHDRAWN: "The request was withdrawn by the mentee.",
+}
 
 
 # --- one function per stage: what it waits for, and the step that follows ----------------------

@@ -17,6 +17,7 @@ or ``off`` (nothing is sent; API unit tests).
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import time
@@ -40,6 +41,7 @@ from prefect.events.filters import (
 )
 from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
 from prefect.flow_runs import resume_flow_run
+from prefect.futures import PrefectDistributedFuture
 from prefect.states import Scheduled
 from sqlalchemy import Engine
 
@@ -103,12 +105,19 @@ def submit_consequences(mentorship_id: int) -> str | None:
     submits them again once they are overdue.
     """
     try:
-        with tags(run_name(mentorship_id)):
-            future = handle_events.delay(mentorship_id)
+        # In a context of its own: a background task, not a child of whichever flow run or
+        # task run submits it (Prefect 3.9.1's task-run recorder trips over several
+        # ``handle-events`` children of one flow run: KeyError on their natural key).
+        future = contextvars.Context().run(_delay, mentorship_id)
     except Exception as error:
         log.warning("consequences of mentorship %s not submitted: %r", mentorship_id, error)
         return None
     return str(future.task_run_id)
+
+
+def _delay(mentorship_id: int) -> PrefectDistributedFuture[int]:
+    with tags(run_name(mentorship_id)):
+        return handle_events.delay(mentorship_id)
 
 
 def read_target(mentorship_id: int, db: Engine | None = None) -> EngineTarget | None:

@@ -21,6 +21,7 @@ from prefect.flow_runs import resume_flow_run
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from flows.lifecycle import ENDINGS
 from models import Achievement, Certificate, OutgoingEmail, Stage
 from services.engine_state import run_name
 from tests.engine.conftest import RunnerControl
@@ -217,6 +218,7 @@ def test_an_early_end_finishes_the_run(runner: RunnerControl, app_db: Engine) ->
     run = settle(walk)
     assert run.state is not None
     assert run.state.type == StateType.COMPLETED
+    assert run.state.message == ENDINGS[Stage.ENDED]
     assert "stage:ended" in run.tags
 
 
