@@ -75,6 +75,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import parseaddr
+from functools import partial
 from pathlib import Path
 from statistics import median, quantiles
 from typing import TYPE_CHECKING, Any
@@ -582,6 +583,7 @@ class Setup:
     results: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
+    broken: bool = False
 
     def add(self, name: str, value: float) -> None:
         self.results.setdefault(name, []).append(value)
@@ -816,8 +818,12 @@ def start_driver(setup: Setup, logs: Path) -> None:
 def prepare(setup: Setup, n: int) -> list[Pair]:
     answer = setup.drv.call("pairs", timeout=120 + 2 * n, n=n)
     made = [Pair(p["id"], p["number"], p["run"]) for p in answer["pairs"]]
-    setup.settle([p.id for p in made], timeout=120 + 4 * n, what=f"{n} new pairs")
+    setup.settle([p.id for p in made], timeout=120 + 2 * n, what=f"{n} new pairs")
     return made
+
+
+def prepare_rounds(setup: Setup, rounds: int) -> None:
+    setup.pairs = prepare(setup, rounds)
 
 
 def measure_at_rest(setup: Setup, pair: Pair) -> None:
@@ -1010,7 +1016,7 @@ def measure_burst(setup: Setup, n: int) -> None:
     stage_at: float | None = None
     expected = [(mentee(p.number), "agreement_approved") for p in made]
     expected += [(mentor(p.number), "meeting_proposed") for p in made]
-    deadline = time.monotonic() + 600 + 2 * n
+    deadline = time.monotonic() + 300 + 2 * n
     while True:
         now = time.time()
         for run_id, (tags, _state) in setup.pg.runs(runs).items():
@@ -1028,7 +1034,7 @@ def measure_burst(setup: Setup, n: int) -> None:
         if time.monotonic() > deadline:
             missing = sum(1 for m in mails if m is None)
             raise TimeoutError(
-                f"{setup.label}: burst not done after {600 + 2 * n} s ({missing} mails missing,"
+                f"{setup.label}: burst not done after {300 + 2 * n} s ({missing} mails missing,"
                 f" stage {'all active' if stage_at else 'not all active'}, answer {answer is not None})"
             )
         time.sleep(0.1)
@@ -1192,6 +1198,9 @@ def report(setups: list[Setup], args: argparse.Namespace, machine_before: str) -
                         f"ratio {setup.key} / this tree: last mail {theirs['last mail'] / ours:.1f},"
                         f" last run shown {shown:.1f}"
                     )
+    for setup in setups:
+        for note in setup.notes:
+            print(f"\nFAILED in {setup.label}: {note}")
     print("\n== health ==")
     summary: dict[str, Any] = {"machine_before": machine_before, "machine_after": machine(), "setups": {}}
     for setup in setups:
@@ -1326,23 +1335,44 @@ def run(args: argparse.Namespace) -> None:
                     wait_for_log(child, "watching the event log", timeout=120)
         say("engines up")
 
+        def attempt(setup: Setup, what: str, step: Callable[[], object]) -> bool:
+            """Run one measurement; a set-up that fails one (a timeout: a sign of a bug) is
+            reported with its processes' stacks and left out of the rest, the others go on."""
+            if setup.broken:
+                return False
+            try:
+                step()
+            except (TimeoutError, RuntimeError) as error:
+                setup.broken = True
+                setup.notes.append(f"{what}: {error}")
+                say(f"{setup.key}: FAILED {what}: {error}; stacks in {setup.dump_stacks()}")
+                for child in setup.children:  # out of the others' way
+                    child.stop()
+                return False
+            return True
+
         # 1. at rest
         for setup in setups:
-            setup.pairs = prepare(setup, args.rounds)
-            say(f"{setup.key}: {args.rounds} pairs ready")
+            if attempt(setup, "preparing the pairs", partial(prepare_rounds, setup, args.rounds)):
+                say(f"{setup.key}: {args.rounds} pairs ready")
         for round_no in range(args.rounds):
             for setup in setups:
-                measure_at_rest(setup, setup.pairs[round_no])
+                if len(setup.pairs) > round_no:
+                    attempt(
+                        setup,
+                        f"at rest, round {round_no + 1}",
+                        partial(measure_at_rest, setup, setup.pairs[round_no]),
+                    )
             say(f"at rest: round {round_no + 1}/{args.rounds}")
         # 2. lifecycle
         for setup in setups[:2]:
-            measure_lifecycle(setup)
-            say(f"{setup.key}: lifecycle {json.dumps(setup.facts['lifecycle'])}")
+            if attempt(setup, "lifecycle", partial(measure_lifecycle, setup)):
+                say(f"{setup.key}: lifecycle {json.dumps(setup.facts['lifecycle'])}")
         # 3. burst
         if args.burst_mentorships:
             for setup in setups:
-                measure_burst(setup, args.burst_mentorships)
-                say(f"{setup.key}: burst {json.dumps(setup.facts['burst'], default=str)}")
+                if attempt(setup, "burst", partial(measure_burst, setup, args.burst_mentorships)):
+                    say(f"{setup.key}: burst {json.dumps(setup.facts['burst'], default=str)}")
         summary = report(setups, args, machine_before)
         summary["command"] = " ".join(sys.argv)
         summary["uncommitted"] = changed
