@@ -30,6 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from prefect import Flow
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.runner import Runner
 from prefect.types.entrypoint import EntrypointType
 
@@ -41,6 +42,9 @@ from models.settings import parse_duration
 from services.engine_state import LIFECYCLE_DEPLOYMENT_NAME, RECONCILER_DEPLOYMENT_NAME
 
 TAGS = ["mentorflow"]
+#: The reconciler never runs beside itself: two passes that read the same runs would each
+#: reschedule them, pulling a run back out of a runner that had just started it.
+ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 #: Scheduled sweeps (DESIGN rule 4): one line each — flow, deployment name, interval.
 SWEEPS: list[tuple[Flow[..., Any], str, timedelta]] = [
@@ -96,7 +100,11 @@ def served() -> list[Served]:
         Served(
             reconcile,
             RECONCILER_DEPLOYMENT_NAME,
-            {"interval": reconcile_every, "parameters": reconciler_parameters},
+            {
+                "interval": reconcile_every,
+                "parameters": reconciler_parameters,
+                "concurrency_limit": ONE_AT_A_TIME,
+            },
         ),
         *(Served(flow, name, {"interval": every}) for flow, name, every in SWEEPS),
     ]

@@ -16,21 +16,39 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 
 # Prefect sends the logs of flow runs to its API; a background task has none.
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 
-from prefect.task_worker import serve  # noqa: E402 - after the setting above
+from prefect.events import emit_event  # noqa: E402 - after the setting above
+from prefect.task_worker import serve  # noqa: E402
 
 from tasks.consequences import handle_events  # noqa: E402
 
 log = logging.getLogger("deployments.task_worker")
 
 
+def announce() -> None:
+    """Say in Prefect's event feed that this worker started, before it serves anything.
+
+    It also creates Prefect's events worker here, in the main thread. Prefect 3.9.1 deadlocks
+    a task worker whose first events worker is created by a task thread while the event-loop
+    thread asks for one too (a burst of tasks right at start): the task thread holds the
+    instance lock and waits for the loop, the loop waits for the lock. Measured in the
+    scale-out test: the worker received tasks and finished none.
+    """
+    emit_event(
+        event="mentorflow.task-worker.started",
+        resource={"prefect.resource.id": f"mentorflow.task-worker.{socket.gethostname()}.{os.getpid()}"},
+    )
+
+
 def main() -> None:
     for name in ("deployments", "tasks"):
         logging.getLogger(name).setLevel(logging.INFO)
     limit = int(os.environ.get("MENTORFLOW_TASK_WORKER_LIMIT") or 8)
+    announce()
     log.info("serving handle-events, %d at a time", limit)
     try:
         serve(handle_events, limit=limit)

@@ -23,8 +23,9 @@ from types import SimpleNamespace
 
 import prefect.flow_engine
 
-#: What the forkserver imports before it forks anything: every flow the runner serves.
-PRELOAD = ["flows.lifecycle", "flows.reconciler", "flows.sweeps"]
+#: What the forkserver imports before it forks anything: every flow the runner serves, and the
+#: certificate renderer (WeasyPrint costs about a second to import, in every closing pass).
+PRELOAD = ["flows.lifecycle", "flows.reconciler", "flows.sweeps", "tasks.certificate"]
 
 
 def warm_start_enabled() -> bool:

@@ -13,12 +13,13 @@ Runs, for every mentorship whose run has not finished with it:
 the run is …               then
 =========================  ==================================================================
 missing / not found        start it (same idempotency key as the API: never two runs)
-suspended, wait met        wake it (the fact it waits for was stated, but the wake was lost)
+suspended, wait met        wake it (the fact it waits for was stated, but the wake was lost);
+                           if Prefect refuses to resume it, put it back to Scheduled
 suspended otherwise        leave it: it waits for its fact
 scheduled                  leave it: a runner will pick it up
 pending / running          leave it, unless it showed no sign of life (state change or
-                           heartbeat) for ``stale_after_seconds``: its process is gone
-                           (runner killed), so put it back to Scheduled
+                           heartbeat) for ``stale_after_seconds`` (pending: a minute at most):
+                           its process is gone (runner killed), so put it back to Scheduled
 crashed                    put it back to Scheduled
 completed                  put it back to Scheduled: it ended before its mentorship did
 failed                     put it back to Scheduled, at most every ``failed_retry_after_seconds``
@@ -26,6 +27,10 @@ cancelled by a runner      put it back to Scheduled: Prefect's runner cancels th
 that shut down             is running when it gets SIGTERM (a restart, Ctrl-C on ``up``)
 cancelled otherwise        leave it: an operator decided
 =========================  ==================================================================
+
+A run is put back to Scheduled only if its state has not changed since it was read, and the
+deployment runs one reconciler at a time: a reschedule never pulls a run out of a runner that
+has just started it.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from models.db import read_scope
 from services import engine_state
 from services.engine_state import RECONCILER_FLOW, EngineTarget
 from tasks.engine import (
+    CannotResume,
     RunView,
     known_run_ids,
     read_lifecycle_runs,
@@ -59,6 +65,9 @@ log = logging.getLogger(__name__)
 #: The message of the Cancelled state Prefect's runner gives the runs it was executing when it
 #: was stopped ("Runner is shutting down.").
 RUNNER_SHUTDOWN = "runner is shutting down"
+#: A runner marks a run Pending right before it starts its process (forked in milliseconds);
+#: a run Pending this long lost its runner. Running runs send heartbeats; Pending ones do not.
+PENDING_STALE_AFTER_S = 60
 
 
 class Act(StrEnum):
@@ -105,7 +114,7 @@ def reconcile(
             failed_retry_after_s=failed_retry_after_seconds,
         )
         try:
-            carry_out(target, decision)
+            carry_out(target, decision, run)
         except Exception:  # one mentorship's trouble must not hold up the others
             log.exception("mentorship %s: could not %s", target.mentorship_id, decision.act)
             done["failed"] += 1
@@ -146,7 +155,7 @@ def decide(
         return Decision(Act.NOTHING, f"waiting in {target.run_stage}")
     if state in ("PENDING", "RUNNING"):
         silent = (now - run.last_seen).total_seconds()
-        if silent > stale_after_s:
+        if silent > (min(stale_after_s, PENDING_STALE_AFTER_S) if state == "PENDING" else stale_after_s):
             return Decision(Act.RESCHEDULE, f"{state.lower()} without a sign of life for {silent:.0f} s")
         return Decision(Act.NOTHING, "working")
     if state == "CRASHED":
@@ -162,16 +171,23 @@ def decide(
     return Decision(Act.NOTHING, f"{run.state_name.lower()}: left alone")  # scheduled, cancelled
 
 
-def carry_out(target: EngineTarget, decision: Decision) -> None:
+def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> None:
     if decision.act is Act.NOTHING:
         return
     log.info("mentorship %s: %s (%s)", target.mentorship_id, decision.act, decision.reason)
     if decision.act is Act.START:
         start_lifecycle_run(target.mentorship_id)
     elif decision.act is Act.WAKE:
-        wake_lifecycle_run(target.mentorship_id)
-    elif decision.act is Act.RESCHEDULE and target.flow_run_id:
-        reschedule_lifecycle_run(target.flow_run_id, decision.reason)
+        # one try: a run that is not suspended yet is looked at again on the next tick, and a
+        # pass over many mentorships must not wait seconds on each
+        try:
+            wake_lifecycle_run(target.mentorship_id, retry_delays=())
+        except CannotResume as refused:
+            if target.flow_run_id and run is not None:
+                reason = f"suspended, but cannot be resumed ({refused})"
+                reschedule_lifecycle_run(target.flow_run_id, reason, unless_changed_since=run.state_at)
+    elif decision.act is Act.RESCHEDULE and target.flow_run_id and run is not None:
+        reschedule_lifecycle_run(target.flow_run_id, decision.reason, unless_changed_since=run.state_at)
 
 
 def _started_late(max_lateness_s: int) -> bool:

@@ -101,6 +101,9 @@ def suspend_until(wake: type[W], wait: StageWait, key: str) -> W:
             return cast(W, form.load(keyset))
         if not state.is_paused():
             raise RuntimeError(f"the run cannot be suspended: the server answered {state}")
+        # Suspended first, then the form (Prefect's order; the server wants the state first).
+        # A process killed in between leaves a run no resume reaches ("Run input schema not
+        # found"): the reconciler reschedules it (``tasks.engine.CannotResume``).
         form.save(keyset)
     mark_flow_run_suspension_requested(context.flow_run.id, state)
     raise Pause(state=state)

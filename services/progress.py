@@ -137,4 +137,7 @@ def _waiting_in_working_stage(snap: Snapshot, now: datetime) -> WaitingFor:
         return WaitingFor("mentee", "submit_agreement", _("write and submit the agreement"))
     if m.stage == Stage.INTRO:  # approved; the lifecycle flow moves the stage in a moment
         return WaitingFor("system", "activate", _("start the mentorship"))
+    if any(meeting.is_final and meeting.status == MeetingStatus.HELD for meeting in snap.meetings):
+        # the final meeting was held; the lifecycle flow begins closing in a moment
+        return WaitingFor("system", "issue_certificates", _("issue the certificates"))
     return WaitingFor("mentee", "propose_meeting", _("propose the next meeting"))

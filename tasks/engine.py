@@ -61,6 +61,11 @@ _PAGE = 200  # the Prefect API's default page limit
 WAKE_RETRY_DELAYS = (0.2, 0.4, 0.8, 1.6, 3.2, 6.4)
 
 
+class CannotResume(Exception):
+    """A suspended run that Prefect refuses to resume (say, its wait was left half-made by a
+    process killed while suspending): the reconciler reschedules it instead."""
+
+
 def engine_enabled() -> bool:
     return os.environ.get(ENGINE_SETTING, "prefect").strip().lower() != "off"
 
@@ -145,12 +150,16 @@ def start_lifecycle_run(mentorship_id: int, *, db: Engine | None = None) -> str:
     return str(run.id)
 
 
-def wake_lifecycle_run(mentorship_id: int, *, db: Engine | None = None) -> bool:
+def wake_lifecycle_run(
+    mentorship_id: int, *, db: Engine | None = None, retry_delays: tuple[float, ...] = WAKE_RETRY_DELAYS
+) -> bool:
     """Resume the suspended run while its wait is met; True once resumed (or no longer needed).
 
-    False if the run stayed busy or Prefect failed: the reconciler looks again.
+    False if the run stayed busy (after ``retry_delays``) or Prefect failed: the reconciler
+    looks again.
     """
-    for delay in (0.0, *WAKE_RETRY_DELAYS):
+    refused: RuntimeError | None = None
+    for delay in (0.0, *retry_delays):
         time.sleep(delay)
         target = read_target(mentorship_id, db)
         if target is None or not target.wait_met:
@@ -167,22 +176,46 @@ def wake_lifecycle_run(mentorship_id: int, *, db: Engine | None = None) -> bool:
         except ObjectNotFound:
             start_lifecycle_run(mentorship_id, db=db)
             return True
-        except (NotPausedError, RuntimeError) as busy:  # not suspended yet, or a wake won
+        except NotPausedError as busy:  # not suspended yet: it will be in a moment
             log.debug("run of mentorship %s busy: %s", mentorship_id, busy)
+        except RuntimeError as error:  # Prefect will not resume it (yet: see CannotResume)
+            if not _still_paused(target.flow_run_id):
+                return True  # a concurrent wake was first
+            refused = error
         except PrefectHTTPStatusError as error:
             if error.response.status_code != 409:  # 409: a concurrent wake stored its input first
                 raise
+    if refused is not None:
+        raise CannotResume(f"mentorship {mentorship_id}: {refused}") from refused
     log.info("run of mentorship %s stayed busy; the reconciler will wake it", mentorship_id)
     return False
 
 
-def reschedule_lifecycle_run(flow_run_id: str, reason: str) -> None:
-    """Put a run whose process is gone back in line; a runner continues it from the database."""
+def _still_paused(flow_run_id: str) -> bool:
     with get_client(sync_client=True) as client:
+        state = client.read_flow_run(UUID(flow_run_id)).state
+    return state is not None and state.is_paused()
+
+
+def reschedule_lifecycle_run(
+    flow_run_id: str, reason: str, *, unless_changed_since: datetime | None = None
+) -> bool:
+    """Put a run whose process is gone back in line; a runner continues it from the database.
+
+    With ``unless_changed_since``: only if its state is still the one that was seen then (a
+    runner may have taken it up meanwhile). Returns whether it was rescheduled.
+    """
+    with get_client(sync_client=True) as client:
+        if unless_changed_since is not None:
+            state = client.read_flow_run(UUID(flow_run_id)).state
+            if state is None or state.timestamp != unless_changed_since:
+                log.info("lifecycle run %s changed meanwhile; not rescheduled", flow_run_id)
+                return False
         client.set_flow_run_state(
             UUID(flow_run_id), Scheduled(message=f"Rescheduled by the reconciler: {reason}"), force=True
         )
     log.warning("rescheduled lifecycle run %s: %s", flow_run_id, reason)
+    return True
 
 
 # --- reading runs, for the reconciler ---------------------------------------------------------

@@ -30,6 +30,8 @@ from models.db import make_engine
 from models.settings import Settings, get_settings
 from tests.support import Clock, People, serve_app
 
+pytest_plugins = ["tests.browser"]
+
 PG_ADMIN_URL = os.environ.get("MENTORFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEEP = {"topic", "topic_question", "alembic_version"}
 

@@ -12,7 +12,7 @@ import yaml
 
 from deployments.serve import served
 
-Declared = tuple[str, str, float | None, tuple[tuple[str, Any], ...]]
+Declared = tuple[str, str, float | None, tuple[tuple[str, Any], ...], tuple[int, str] | None]
 
 
 def from_yaml(path: Path) -> set[Declared]:
@@ -27,9 +27,18 @@ def from_yaml(path: Path) -> set[Declared]:
                 f"{module}.{function}",
                 float(intervals[0]) if intervals else None,
                 tuple(sorted((d.get("parameters") or {}).items())),
+                _limit(d.get("concurrency_limit")),
             )
         )
     return found
+
+
+def _limit(declared: Any) -> tuple[int, str] | None:
+    if declared is None:
+        return None
+    if isinstance(declared, dict):
+        return (declared["limit"], str(declared.get("collision_strategy", "ENQUEUE")))
+    return (declared.limit, declared.collision_strategy.value)
 
 
 def from_serve() -> set[Declared]:
@@ -42,6 +51,7 @@ def from_serve() -> set[Declared]:
                 f"{one.flow.fn.__module__}.{one.flow.fn.__name__}",
                 interval.total_seconds() if isinstance(interval, timedelta) else None,
                 tuple(sorted((one.options.get("parameters") or {}).items())),
+                _limit(one.options.get("concurrency_limit")),
             )
         )
     return found

@@ -17,19 +17,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from prefect import get_client
 from prefect.context import refresh_global_settings_context
 from sqlalchemy import Engine
 
 from migrations import upgrade
 from models.db import make_engine
-from services.engine_state import LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT
 from tests.engine.harness import (
     Mailbox,
     PrefectServer,
     Process,
     child_env,
     create_pg_database,
+    deployments_exist,
     drop_pg_database,
     runner_process,
     wait_until,
@@ -108,7 +107,7 @@ class RunnerControl:
         self.process = runner_process(self.env, self.log_path, *self.args)
         self.process.start()
         if self.ready == "deployments":
-            wait_until(_deployments_exist, timeout=60, interval=0.3, what="the served deployments")
+            wait_until(deployments_exist, timeout=60, interval=0.3, what="the served deployments")
         else:
             wait_until(
                 lambda: self.ready in self.log_path.read_text(errors="replace"),
@@ -124,16 +123,6 @@ class RunnerControl:
     def stop(self) -> None:
         if self.process is not None:
             self.process.stop()
-
-
-def _deployments_exist() -> bool:
-    try:
-        with get_client(sync_client=True) as client:
-            for name in (LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT):
-                client.read_deployment_by_name(name)
-    except Exception:
-        return False
-    return True
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,9 @@ import psycopg
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
+from prefect import get_client
+
+from services.engine_state import LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT
 
 PG_ADMIN_URL = os.environ.get("MENTORFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REPO = Path(__file__).resolve().parents[2]
@@ -168,6 +171,7 @@ class PrefectServer:
     database_url: str
     port: int = field(default_factory=free_port)
     process: Process | None = None
+    server_env: dict[str, str] = field(default_factory=dict)  # e.g. Redis messaging
 
     @property
     def api_url(self) -> str:
@@ -189,6 +193,7 @@ class PrefectServer:
             **self.client_env(),
             PREFECT_API_DATABASE_CONNECTION_URL=self.database_url,
             PREFECT_UI_ENABLED="false",
+            **self.server_env,
         )
         self.process = Process(
             [PYTHON, "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
@@ -251,3 +256,14 @@ class Mailbox:
 
     def message_ids(self) -> list[str]:
         return [str(m["Message-ID"]) for m in self.messages]
+
+
+def deployments_exist() -> bool:
+    """The runner has registered the deployments the API and the reconciler call."""
+    try:
+        with get_client(sync_client=True) as client:
+            for name in (LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT):
+                client.read_deployment_by_name(name)
+    except Exception:
+        return False
+    return True

@@ -55,6 +55,8 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
         (target(run_stage=None), run("RUNNING", age=600, silent=20), Act.NOTHING),  # heartbeats
         (target(run_stage=None), run("RUNNING", age=600), Act.RESCHEDULE),
         (target(run_stage=None), run("PENDING", age=120), Act.RESCHEDULE),
+        (target(run_stage=None), run("PENDING", age=50), Act.NOTHING),
+        (target(run_stage=None), run("PENDING", age=70), Act.RESCHEDULE),  # a minute at most
         (target(), run("CRASHED"), Act.RESCHEDULE),
         (target(stage="completed", run_stage="completed"), run("CRASHED"), Act.NOTHING),
         (target(stage="completed", run_stage="closing", met=True), run("COMPLETED"), Act.RESCHEDULE),

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.tokens import issue_token
-from models import Role
+from models import Mentorship, Role
 from models.settings import get_settings
 from services.users import create_user
 from tests.engine.conftest import RunnerControl
@@ -214,7 +214,13 @@ def test_request_to_downloaded_certificate(
     assert "/portal/meetings/" in text
     assert "feedback?token=" in text
 
-    # achievements in both profiles
+    # achievements in both profiles, once the last events' consequences are in (they send no mail)
+    def all_handled() -> bool:
+        with Session(app_db) as s:
+            m = s.get_one(Mentorship, mid)
+            return m.processed_seq == m.last_seq
+
+    wait_until(all_handled, timeout=FOLLOWS_WITHIN, interval=0.25, what="every event handled")
     mentee_achievements = Counter(a["kind"] for a in ok(api.get("/api/me/achievements", headers=mentee.auth)))
     mentor_achievements = Counter(a["kind"] for a in ok(api.get("/api/me/achievements", headers=mentor.auth)))
     for earned in (mentee_achievements, mentor_achievements):

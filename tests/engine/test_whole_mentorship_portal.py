@@ -11,7 +11,6 @@ run ``mentorship-{id}`` completed, tagged with the stage it ended in.
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
@@ -39,17 +38,6 @@ pytestmark = [pytest.mark.engine, pytest.mark.browser, pytest.mark.xdist_group("
 
 FOLLOWS_WITHIN = 30.0  # seconds for the engine to move a stage; it usually needs about two
 PASSWORD = "correct horse battery"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [  # as tests/portal/conftest.py launches it
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 _numbers = count(1)
 
 
@@ -87,16 +75,6 @@ def portal(runner: RunnerControl, app_db: Engine, clock: Clock) -> Iterator[str]
     """The app in front of the engine (runner and task worker), told after each commit."""
     with serve_app(create_app(get_settings(), engine=app_db, clock=clock)) as url:
         yield url
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not shutil.which("chromium"):
-        pytest.fail("Debian's chromium is missing: the test command installs it (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def signed_in(browser: Browser, portal: str, who: Member) -> Page:

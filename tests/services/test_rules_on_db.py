@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import Event, Meeting, MeetingStatus, Mentorship, Stage, User
-from services import agreements, meetings
+from services import agreements, meetings, progress
 from services.agreements import AgreementTerms
 from services.errors import Conflict
 from services.events import pending_events
@@ -184,3 +184,17 @@ def test_stage_moves_follow_facts_and_are_idempotent(db: Engine, journey: Journe
         assert m.stage == Stage.CLOSING
         changes = [e.payload for e in pending_events(s, journey.mentorship_id) if e.type == "stage.changed"]
         assert changes == [{"from": "intro", "to": "active"}, {"from": "active", "to": "closing"}]
+
+
+def test_once_the_final_meeting_is_held_the_system_is_next(
+    db: Engine, journey: Journey, clock: Clock
+) -> None:
+    journey.hold_meeting()
+    journey.agree().activate()
+    journey.hold_meeting(is_final=True)
+    with Session(db) as s:
+        mentorship = s.get_one(Mentorship, journey.mentorship_id)
+        assert mentorship.stage == Stage.ACTIVE  # the lifecycle flow has not begun closing yet
+        waiting = progress.waiting_for(progress.snapshot(s, mentorship), clock.now)
+    assert waiting is not None
+    assert (waiting.who, waiting.action) == ("system", "issue_certificates")
