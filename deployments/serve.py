@@ -24,6 +24,7 @@ MENTORFLOW_WARM_START              on         fork flow runs from a preloaded pr
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -114,6 +115,10 @@ def main() -> None:
     """Serve every deployment with the flow objects in memory, so that Prefect starts runs
     from them (forked from a warm process, see ``deployments/warm_start.py``) rather than by
     running ``python -m prefect.engine`` for each."""
+    # Prefect's console handler sits on the root logger at WARNING: let the reconciler's
+    # decisions and the engine's notes through to the runner's log
+    for name in ("flows", "tasks"):
+        logging.getLogger(name).setLevel(logging.INFO)
     if warm_start_enabled():
         use_warm_flow_processes()
     runner = Runner(

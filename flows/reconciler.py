@@ -41,8 +41,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.exceptions import MissingContextError
 from prefect.runtime import flow_run
 
 from models.db import read_scope
@@ -174,7 +175,7 @@ def decide(
 def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> None:
     if decision.act is Act.NOTHING:
         return
-    log.info("mentorship %s: %s (%s)", target.mentorship_id, decision.act, decision.reason)
+    _logger().info("mentorship %s: %s (%s)", target.mentorship_id, decision.act, decision.reason)
     if decision.act is Act.START:
         start_lifecycle_run(target.mentorship_id)
     elif decision.act is Act.WAKE:
@@ -188,6 +189,14 @@ def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> 
                 reschedule_lifecycle_run(target.flow_run_id, reason, unless_changed_since=run.state_at)
     elif decision.act is Act.RESCHEDULE and target.flow_run_id and run is not None:
         reschedule_lifecycle_run(target.flow_run_id, decision.reason, unless_changed_since=run.state_at)
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    """The reconciler run's logger: its decisions show in the Prefect UI under its run."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return log
 
 
 def _started_late(max_lateness_s: int) -> bool:
