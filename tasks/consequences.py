@@ -1,8 +1,9 @@
 """A mentorship's events and their consequences, as one Prefect background task.
 
 Submitted after every commit that adds events (``tasks.engine.after_fact``) and served by warm
-task workers (``deployments/task_worker.py``), tagged ``mentorship-{id}`` so that an operator
-can filter one mentorship's consequences in the Prefect UI. One call handles every event the
+task workers (``deployments/task_worker.py``), named ``handle-events-of-mentorship-{id}`` so that
+an operator can find one mentorship's consequences in the Prefect UI (not tagged: see
+``tasks.engine._delay``). One call handles every event the
 mentorship has waiting, oldest first, each in its own transaction (its notifications,
 achievements and outbox mail, and the cursor moved), then sends that mail and shows operators
 where the mentorship stands. It is safe to run twice, and two workers never work on one

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from functools import cache
 from uuid import UUID
 
-from prefect import get_client, tags
+from prefect import get_client
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
@@ -121,8 +121,12 @@ def submit_consequences(mentorship_id: int) -> str | None:
 
 
 def _delay(mentorship_id: int) -> PrefectDistributedFuture[int]:
-    with tags(run_name(mentorship_id)):
-        return handle_events.delay(mentorship_id)
+    # No ``mentorship-{id}`` tag, although operators would like to filter by it: Prefect
+    # 3.9.1 takes a concurrency lease for every tag set of a task run, through a service it
+    # creates per tag set from the task's thread while holding a lock its event loop also
+    # needs to emit events. With a tag per mentorship, bursts deadlocked the task worker
+    # (benchmarks/engine_latency.py, 292 events left unhandled). The run's name carries the id.
+    return handle_events.delay(mentorship_id)
 
 
 def read_target(mentorship_id: int, db: Engine | None = None) -> EngineTarget | None:
