@@ -1,6 +1,7 @@
 """Engine latency and cost: this tree against a baseline revision and against Prefect's defaults.
 
     python -m benchmarks.engine_latency [--rounds 10] [--burst-mentorships 100] [--baseline 4a2369a]
+                                        [--phases at-rest,lifecycle,burst] [--setups tree,baseline,defaults]
 
 Three set-ups run side by side in one run, each with its own SQLite application database, its
 own SMTP sink and its own processes:
@@ -1338,7 +1339,7 @@ def run(args: argparse.Namespace) -> None:
         def attempt(setup: Setup, what: str, step: Callable[[], object]) -> bool:
             """Run one measurement; a set-up that fails one (a timeout: a sign of a bug) is
             reported with its processes' stacks and left out of the rest, the others go on."""
-            if setup.broken:
+            if setup.broken or setup.key not in args.setups.split(","):
                 return False
             try:
                 step()
@@ -1351,11 +1352,12 @@ def run(args: argparse.Namespace) -> None:
                 return False
             return True
 
+        phases = set(args.phases.split(","))
         # 1. at rest
-        for setup in setups:
+        for setup in setups if "at-rest" in phases else []:
             if attempt(setup, "preparing the pairs", partial(prepare_rounds, setup, args.rounds)):
                 say(f"{setup.key}: {args.rounds} pairs ready")
-        for round_no in range(args.rounds):
+        for round_no in range(args.rounds if "at-rest" in phases else 0):
             for setup in setups:
                 if len(setup.pairs) > round_no:
                     attempt(
@@ -1365,11 +1367,11 @@ def run(args: argparse.Namespace) -> None:
                     )
             say(f"at rest: round {round_no + 1}/{args.rounds}")
         # 2. lifecycle
-        for setup in setups[:2]:
+        for setup in setups[:2] if "lifecycle" in phases else []:
             if attempt(setup, "lifecycle", partial(measure_lifecycle, setup)):
                 say(f"{setup.key}: lifecycle {json.dumps(setup.facts['lifecycle'])}")
         # 3. burst
-        if args.burst_mentorships:
+        if args.burst_mentorships and "burst" in phases:
             for setup in setups:
                 if attempt(setup, "burst", partial(measure_burst, setup, args.burst_mentorships)):
                     say(f"{setup.key}: burst {json.dumps(setup.facts['burst'], default=str)}")
@@ -1415,6 +1417,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="approvals at rest per set-up")
     parser.add_argument("--burst-mentorships", type=int, default=100, help="pairs in the burst (0: none)")
     parser.add_argument("--baseline", default="4a2369a", help="git revision to compare with")
+    parser.add_argument(
+        "--setups", default="tree,baseline,defaults", help="which set-ups to measure (default: all three)"
+    )
+    parser.add_argument(
+        "--phases",
+        default="at-rest,lifecycle,burst",
+        help="which measurements, comma-separated (default: all)",
+    )
     parser.add_argument("--serve-default-poll", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--drive", nargs=2, metavar=("KIND", "DATABASE_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
