@@ -31,7 +31,6 @@ from datetime import timedelta
 from typing import Any
 
 from prefect import Flow
-from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.runner import Runner
 from prefect.types.entrypoint import EntrypointType
 
@@ -43,9 +42,6 @@ from models.settings import parse_duration
 from services.engine_state import LIFECYCLE_DEPLOYMENT_NAME, RECONCILER_DEPLOYMENT_NAME
 
 TAGS = ["mentorflow"]
-#: The reconciler never runs beside itself: two passes that read the same runs would each
-#: reschedule them, pulling a run back out of a runner that had just started it.
-ONE_AT_A_TIME = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW)
 
 #: Scheduled sweeps (DESIGN rule 4): one line each — flow, deployment name, interval.
 SWEEPS: list[tuple[Flow[..., Any], str, timedelta]] = [
@@ -94,7 +90,6 @@ def served() -> list[Served]:
     reconcile_every = _duration_env("MENTORFLOW_RECONCILE_EVERY", timedelta(minutes=1))
     reconciler_parameters = {
         "stale_after_seconds": int(stale_after.total_seconds()),
-        "max_lateness_seconds": int(2 * reconcile_every.total_seconds()),
     }
     return [
         Served(mentorship_lifecycle, LIFECYCLE_DEPLOYMENT_NAME),
@@ -104,7 +99,6 @@ def served() -> list[Served]:
             {
                 "interval": reconcile_every,
                 "parameters": reconciler_parameters,
-                "concurrency_limit": ONE_AT_A_TIME,
             },
         ),
         *(Served(flow, name, {"interval": every}) for flow, name, every in SWEEPS),

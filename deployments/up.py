@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 
 from deployments.mailsink import start_sink
+from deployments.prefect_tls import light_tls_settings
 from migrations import upgrade
 from models.settings import Settings, get_settings
 
@@ -76,6 +77,7 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
     }
     env.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{PREFECT_PORT}/api")
+    env.update(light_tls_settings(env, home))
     # every resume is a new interpreter: let it keep compiled bytecode (about a second a start)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

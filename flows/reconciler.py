@@ -12,7 +12,9 @@ Runs, for every mentorship whose run has not finished with it:
 =========================  ==================================================================
 the run is …               then
 =========================  ==================================================================
-missing / not found        start it (same idempotency key as the API: never two runs)
+missing / not found        start it (same idempotency key as the API: never two runs),
+                           unless the request is younger than ``START_GRACE_S``: the API is
+                           starting it
 suspended, wait met        wake it (the fact it waits for was stated, but the wake was lost);
                            if Prefect refuses to resume it, put it back to Scheduled
 suspended otherwise        leave it: it waits for its fact
@@ -28,15 +30,22 @@ that shut down             is running when it gets SIGTERM (a restart, Ctrl-C on
 cancelled otherwise        leave it: an operator decided
 =========================  ==================================================================
 
-A run is put back to Scheduled only if its state has not changed since it was read, and the
-deployment runs one reconciler at a time: a reschedule never pulls a run out of a runner that
-has just started it.
+A run is put back to Scheduled only if its state has not changed since it was read, and one
+pass runs at a time (``tasks.engine.one_reconciler_pass``, a Prefect concurrency limit whose
+lease ends a minute after a killed pass): a reschedule never pulls a run out of a runner that
+has just started it. A pass that starts late still does its work: under load the runner's
+slots are full of lifecycle runs and every tick starts late, and that is when the work is
+needed most (an earlier version skipped late ticks, and runs of a killed runner waited
+minutes). A backlog of ticks after an outage collapses by itself: one at a time, the deployment
+cancels the others.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -44,15 +53,17 @@ from enum import StrEnum
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
-from prefect.runtime import flow_run
 
 from models.db import read_scope
 from services import engine_state
 from services.engine_state import RECONCILER_FLOW, EngineTarget
 from tasks.engine import (
+    IN_HAND,
+    AnotherPassRunning,
     CannotResume,
     RunView,
     known_run_ids,
+    one_reconciler_pass,
     read_lifecycle_runs,
     reschedule_lifecycle_run,
     start_lifecycle_run,
@@ -69,6 +80,14 @@ RUNNER_SHUTDOWN = "runner is shutting down"
 #: A runner marks a run Pending right before it starts its process (forked in milliseconds);
 #: a run Pending this long lost its runner. Running runs send heartbeats; Pending ones do not.
 PENDING_STALE_AFTER_S = 60
+#: The API starts a run right after the request; the reconciler starts one only if that has
+#: not happened within this time (under a burst, a pass that read "no run" a moment before the
+#: API created it spent seconds per mentorship getting runs that already existed).
+START_GRACE_S = 30
+#: Resubmissions, starts, wakes and reschedules carried out at once: each is a call or a few
+#: to Prefect, and one slow answer must not hold up the rest of the pass (one at a time, a
+#: pass after a task worker died took 100 s resubmitting 50 mentorships' consequences).
+ACTING_AT_ONCE = 4
 
 
 class Act(StrEnum):
@@ -88,39 +107,46 @@ class Decision:
 def reconcile(
     stale_after_seconds: int = 90,
     failed_retry_after_seconds: int = 600,
-    max_lateness_seconds: int = 120,
     resubmit_after_seconds: int = 30,
 ) -> dict[str, int]:
     """Resubmit overdue consequences and start, wake or reschedule lifecycle runs."""
-    if _started_late(max_lateness_seconds):
-        return {}  # a backlog of missed ticks after an outage: the on-time tick does the work
+    try:
+        with one_reconciler_pass():
+            return reconcile_once(stale_after_seconds, failed_retry_after_seconds, resubmit_after_seconds)
+    except AnotherPassRunning:
+        _logger().info("another pass is running; this one leaves the work to it")
+        return {"skipped": 1}
+
+
+def reconcile_once(
+    stale_after_seconds: float, failed_retry_after_seconds: float, resubmit_after_seconds: float
+) -> dict[str, int]:
     targets = read_engine_targets()
     now = datetime.now(UTC)
-    done: Counter[str] = Counter()
-    for target in targets:
-        if consequences_overdue(target, now=now, after_s=resubmit_after_seconds):
-            done["resubmitted" if submit_consequences(target.mentorship_id) else "failed"] += 1
+    overdue = [t for t in targets if consequences_overdue(t, now=now, after_s=resubmit_after_seconds)]
     runs = read_lifecycle_runs(
         known_run_ids(t for t in targets if not t.run_finished), look_closer_after_s=stale_after_seconds
     )
-    for target in targets:
-        if target.run_finished:
-            continue
-        run = runs.get(target.flow_run_id) if target.flow_run_id else None
-        decision = decide(
+    decided = [
+        (
             target,
             run,
-            now=now,
-            stale_after_s=stale_after_seconds,
-            failed_retry_after_s=failed_retry_after_seconds,
+            decide(
+                target,
+                run,
+                now=now,
+                stale_after_s=stale_after_seconds,
+                failed_retry_after_s=failed_retry_after_seconds,
+            ),
         )
-        try:
-            carry_out(target, decision, run)
-        except Exception:  # one mentorship's trouble must not hold up the others
-            log.exception("mentorship %s: could not %s", target.mentorship_id, decision.act)
-            done["failed"] += 1
-            continue
-        done[decision.act.value] += 1
+        for target, run in _with_runs(targets, runs)
+    ]
+    for target, _, decision in decided:
+        if decision.act is not Act.NOTHING:
+            _logger().info("mentorship %s: %s (%s)", target.mentorship_id, decision.act, decision.reason)
+    with ThreadPoolExecutor(ACTING_AT_ONCE, thread_name_prefix="reconcile") as pool:
+        done = Counter(pool.map(resubmit_consequences, overdue))
+        done.update(pool.map(lambda d: carry_out_safely(*d), decided))
     return dict(done)
 
 
@@ -131,9 +157,14 @@ def read_engine_targets() -> list[EngineTarget]:
 
 
 def consequences_overdue(target: EngineTarget, *, now: datetime, after_s: float) -> bool:
-    """Unhandled events older than ``after_s``: their handler was lost, or never submitted."""
+    """Unhandled events older than ``after_s``, and no handler at work on them: their handler
+    was lost, or never submitted. (While a handler holds the mentorship's lease, a second one
+    would only wait in the task workers' queue behind the rest, and under a burst such
+    duplicates made the queue longer with every pass.)"""
     at = target.oldest_unhandled_at
-    return target.has_unhandled_events and at is not None and (now - at).total_seconds() > after_s
+    if not target.has_unhandled_events or at is None or (now - at).total_seconds() <= after_s:
+        return False
+    return target.handler_until is None or target.handler_until <= now
 
 
 def decide(
@@ -148,7 +179,11 @@ def decide(
     if target.run_finished:
         return Decision(Act.NOTHING, "finished with its mentorship")
     if run is None:
-        return Decision(Act.START, "no run" if target.flow_run_id is None else "run not found")
+        if target.flow_run_id is not None:
+            return Decision(Act.START, "run not found")
+        if target.requested_at is not None and (now - target.requested_at).total_seconds() < START_GRACE_S:
+            return Decision(Act.NOTHING, "just requested: the API is starting its run")
+        return Decision(Act.START, "no run")
     state = run.state_type
     if state == "PAUSED":
         if target.wait_met:
@@ -172,11 +207,27 @@ def decide(
     return Decision(Act.NOTHING, f"{run.state_name.lower()}: left alone")  # scheduled, cancelled
 
 
+def resubmit_consequences(target: EngineTarget) -> str:
+    submitted = submit_consequences(target.mentorship_id)
+    if submitted is None:
+        return "failed"
+    return "queued already" if submitted == IN_HAND else "resubmitted"
+
+
+def carry_out_safely(target: EngineTarget, run: RunView | None, decision: Decision) -> str:
+    """Carry out one decision; returns what was done, for the pass's summary."""
+    try:
+        carry_out(target, decision, run)
+    except Exception:  # one mentorship's trouble must not hold up the others
+        log.exception("mentorship %s: could not %s", target.mentorship_id, decision.act)
+        return "failed"
+    return decision.act.value
+
+
 def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> None:
-    if decision.act is Act.NOTHING:
-        return
-    _logger().info("mentorship %s: %s (%s)", target.mentorship_id, decision.act, decision.reason)
     if decision.act is Act.START:
+        if target.flow_run_id is None and _run_started_meanwhile(target.mentorship_id):
+            return
         start_lifecycle_run(target.mentorship_id)
     elif decision.act is Act.WAKE:
         # one try: a run that is not suspended yet is looked at again on the next tick, and a
@@ -191,15 +242,24 @@ def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> 
         reschedule_lifecycle_run(target.flow_run_id, decision.reason, unless_changed_since=run.state_at)
 
 
+def _with_runs(
+    targets: list[EngineTarget], runs: dict[str, RunView]
+) -> Iterator[tuple[EngineTarget, RunView | None]]:
+    """Each mentorship whose run has not finished with it, with its run as Prefect has it."""
+    for target in targets:
+        if not target.run_finished:
+            yield target, runs.get(target.flow_run_id) if target.flow_run_id else None
+
+
+def _run_started_meanwhile(mentorship_id: int) -> bool:
+    with read_scope() as session:
+        now = engine_state.engine_target(session, mentorship_id)
+    return now is None or now.flow_run_id is not None
+
+
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
     """The reconciler run's logger: its decisions show in the Prefect UI under its run."""
     try:
         return get_run_logger()
     except MissingContextError:
         return log
-
-
-def _started_late(max_lateness_s: int) -> bool:
-    scheduled: datetime = flow_run.scheduled_start_time
-    lateness = (datetime.now(UTC) - scheduled).total_seconds()
-    return lateness > max_lateness_s

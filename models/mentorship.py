@@ -64,6 +64,8 @@ class Mentorship(Base):
     # the consequence handler that holds this mentorship's events, and until when
     handler_token: Mapped[str | None] = mapped_column(String(32))
     handler_until: Mapped[datetime | None]
+    # when a consequence handler was queued for the events and has not started yet
+    consequences_queued_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
 
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined", innerjoin=True)

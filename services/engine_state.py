@@ -30,6 +30,8 @@ LIFECYCLE_DEPLOYMENT = f"{LIFECYCLE_FLOW}/{LIFECYCLE_DEPLOYMENT_NAME}"
 RECONCILER_FLOW = "engine-reconciler"
 RECONCILER_DEPLOYMENT_NAME = "reconciler"
 RECONCILER_DEPLOYMENT = f"{RECONCILER_FLOW}/{RECONCILER_DEPLOYMENT_NAME}"
+#: The Prefect global concurrency limit (of 1) that keeps reconciler passes from overlapping.
+RECONCILER_LIMIT = "mentorflow-reconciler"
 LIFECYCLE_TAG = "mentorship-lifecycle"
 DEPLOYMENT_TAG = "mentorflow"
 
@@ -161,6 +163,8 @@ class EngineTarget:
     last_seq: int
     processed_seq: int
     oldest_unhandled_at: datetime | None = None
+    requested_at: datetime | None = None
+    handler_until: datetime | None = None  # a consequence handler holds the lease until then
 
     @property
     def run_finished(self) -> bool:
@@ -208,6 +212,8 @@ def _target(session: Session, m: Mentorship, oldest_unhandled_at: datetime | Non
         last_seq=m.last_seq,
         processed_seq=m.processed_seq,
         oldest_unhandled_at=oldest_unhandled_at,
+        requested_at=m.requested_at,
+        handler_until=m.handler_until,
     )
 
 

@@ -38,10 +38,50 @@ def claim(session: Session, mentorship_id: int, *, token: str, now: datetime) ->
                 Mentorship.handler_until < now,
             ),
         )
-        .values(handler_token=token, handler_until=now + LEASE)
+        # started: facts from now on queue a new handler (this one may have read past them)
+        .values(handler_token=token, handler_until=now + LEASE, consequences_queued_at=None)
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+#: A handler queued this long ago that has not started is taken for lost (a task worker
+#: killed with it, Prefect restarted): the next fact, or the reconciler, queues another.
+QUEUED_FOR = timedelta(seconds=30)
+
+
+def queue_handler(session: Session, mentorship_id: int, *, now: datetime) -> bool:
+    """Note that a handler is queued for the mentorship's events; False if one is already:
+    queued (and not yet started, for less than ``QUEUED_FOR``) or at work (holding the lease).
+
+    Either one takes every event committed before this call: a queued handler reads the events
+    once it starts (``claim`` clears the note first), and a working one looks again after it
+    lets go (``tasks.consequences.handle_events``). So a second handler is not needed.
+    """
+    result = session.execute(
+        update(Mentorship)
+        .where(
+            Mentorship.id == mentorship_id,
+            or_(
+                Mentorship.consequences_queued_at.is_(None),
+                Mentorship.consequences_queued_at < now - QUEUED_FOR,
+            ),
+            or_(Mentorship.handler_until.is_(None), Mentorship.handler_until < now),
+        )
+        .values(consequences_queued_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def unqueue_handler(session: Session, mentorship_id: int) -> None:
+    """The queued handler never reached the task workers (Prefect refused it)."""
+    session.execute(
+        update(Mentorship)
+        .where(Mentorship.id == mentorship_id)
+        .values(consequences_queued_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def release(session: Session, mentorship_id: int, *, token: str) -> None:

@@ -21,17 +21,22 @@ import contextvars
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
 from uuid import UUID
 
+import httpx
 from prefect import get_client
 from prefect.client.orchestration import SyncPrefectClient
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import FlowRun
+from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError  # not public in 3.9.1
+from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
 from prefect.events.filters import (
     EventFilter,
@@ -39,15 +44,26 @@ from prefect.events.filters import (
     EventOccurredFilter,
     EventResourceFilter,
 )
-from prefect.exceptions import NotPausedError, ObjectNotFound, PrefectHTTPStatusError
+from prefect.exceptions import (
+    NotPausedError,
+    ObjectAlreadyExists,
+    ObjectNotFound,
+    PrefectHTTPStatusError,
+)
 from prefect.flow_runs import resume_flow_run
 from prefect.futures import PrefectDistributedFuture
 from prefect.states import Scheduled
 from sqlalchemy import Engine
 
 from models.db import read_scope, session_scope
-from services import engine_state
-from services.engine_state import LIFECYCLE_DEPLOYMENT, EngineTarget, run_name, run_tags
+from services import engine_state, handling
+from services.engine_state import (
+    LIFECYCLE_DEPLOYMENT,
+    RECONCILER_LIMIT,
+    EngineTarget,
+    run_name,
+    run_tags,
+)
 from tasks.consequences import handle_events
 
 log = logging.getLogger(__name__)
@@ -90,7 +106,7 @@ def follow_up(mentorship_id: int, db: Engine | None = None) -> None:
     """Submit the consequences, then start or wake the run as its wait calls for. Never raises."""
     if not engine_enabled():
         return
-    submit_consequences(mentorship_id)
+    submit_consequences(mentorship_id, db=db)
     try:
         target = read_target(mentorship_id, db)
         if target is None:
@@ -103,12 +119,20 @@ def follow_up(mentorship_id: int, db: Engine | None = None) -> None:
         log.warning("engine not told about mentorship %s: %r", mentorship_id, error)
 
 
-def submit_consequences(mentorship_id: int) -> str | None:
-    """One ``handle-events`` background task for the mentorship; returns its task run id.
+def submit_consequences(mentorship_id: int, *, db: Engine | None = None) -> str | None:
+    """One ``handle-events`` background task for the mentorship; returns its task run id, or
+    ``IN_HAND`` when a handler is queued or at work for it already.
+
+    That handler takes the events just committed too (``services.handling.queue_handler``);
+    another task would only wait in the task workers' queue behind the rest: under a burst,
+    such duplicates made most of the queue, each a Prefect task run to make and run.
 
     ``None`` if Prefect did not take it: the events wait in the log, and the reconciler
     submits them again once they are overdue.
     """
+    with session_scope(db) as session:
+        if not handling.queue_handler(session, mentorship_id, now=datetime.now(UTC)):
+            return IN_HAND
     try:
         # In a context of its own: a background task, not a child of whichever flow run or
         # task run submits it (Prefect 3.9.1's task-run recorder trips over several
@@ -116,8 +140,14 @@ def submit_consequences(mentorship_id: int) -> str | None:
         future = contextvars.Context().run(_delay, mentorship_id)
     except Exception as error:
         log.warning("consequences of mentorship %s not submitted: %r", mentorship_id, error)
+        with session_scope(db) as session:
+            handling.unqueue_handler(session, mentorship_id)
         return None
     return str(future.task_run_id)
+
+
+#: What ``submit_consequences`` returns when a handler has the mentorship's events in hand.
+IN_HAND = "in-hand"
 
 
 def _delay(mentorship_id: int) -> PrefectDistributedFuture[int]:
@@ -220,6 +250,47 @@ def reschedule_lifecycle_run(
         )
     log.warning("rescheduled lifecycle run %s: %s", flow_run_id, reason)
     return True
+
+
+# --- one reconciler pass at a time -------------------------------------------------------------
+
+#: How long a pass's slot outlives its process: Prefect renews the lease while the pass runs,
+#: and its lease repossessor frees the slot of a pass whose process was killed (every 15 s).
+#: 60 s is the shortest lease the Prefect API grants.
+PASS_LEASE_S = 60
+
+
+class AnotherPassRunning(Exception):
+    """A reconciler pass is running already; this one has nothing to add."""
+
+
+@contextmanager
+def one_reconciler_pass() -> Iterator[None]:
+    """Hold the reconciler's slot (a Prefect global concurrency limit of 1) for the pass.
+
+    Not the deployment's own concurrency limit: a pass killed with its runner kept that slot
+    for five minutes (the flow engine's lease), and every pass in between was cancelled, so
+    the runs of the killed runner waited that long. This lease lasts a minute after a death.
+    """
+    _ensure_reconciler_limit()
+    try:
+        with concurrency(RECONCILER_LIMIT, occupy=1, lease_duration=PASS_LEASE_S, max_retries=0, strict=True):
+            yield
+    except ConcurrencySlotAcquisitionError as error:
+        cause = error.__cause__
+        if isinstance(cause, httpx.HTTPStatusError) and cause.response.status_code == 423:
+            raise AnotherPassRunning() from error
+        raise
+
+
+def _ensure_reconciler_limit() -> None:
+    with get_client(sync_client=True) as client:
+        try:
+            client.create_global_concurrency_limit(
+                GlobalConcurrencyLimitCreate(name=RECONCILER_LIMIT, limit=1)
+            )
+        except ObjectAlreadyExists:
+            pass
 
 
 # --- reading runs, for the reconciler ---------------------------------------------------------

@@ -29,6 +29,7 @@ from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from prefect import get_client
 
+from deployments.prefect_tls import light_tls_settings
 from services.engine_state import LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT
 
 PG_ADMIN_URL = os.environ.get("MENTORFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
@@ -179,12 +180,13 @@ class PrefectServer:
 
     def client_env(self) -> dict[str, str]:
         """What every process talking to this server needs."""
-        return {
+        env = {
             "PREFECT_API_URL": self.api_url,
             "PREFECT_HOME": str(self.home),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
             "PREFECT_LOGGING_LEVEL": "INFO",
         }
+        return {**env, **light_tls_settings(env, self.home)}
 
     def start(self, timeout: float = 120) -> float:
         """Start and wait until healthy; returns the seconds that took."""

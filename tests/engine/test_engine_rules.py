@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,18 +16,25 @@ NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
 
 def target(
-    *, stage: str = "active", run_stage: str | None = "active", met: bool = False, unhandled: int = 0
+    *,
+    stage: str = "active",
+    run_stage: str | None = "active",
+    met: bool = False,
+    unhandled: int = 0,
+    run_id: str | None = "run-7",
+    requested_ago: float = 3600,
 ) -> EngineTarget:
     """A mentorship whose run waits in ``run_stage``; ``met``: a fact met that wait."""
     return EngineTarget(
         mentorship_id=7,
         stage=stage,
-        flow_run_id="run-7",
+        flow_run_id=run_id,
         run_stage=run_stage,
         wait_met=met,
         last_seq=5 + unhandled,
         processed_seq=5,
         oldest_unhandled_at=NOW - timedelta(seconds=60) if unhandled else None,
+        requested_at=NOW - timedelta(seconds=requested_ago),
     )
 
 
@@ -45,6 +53,10 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
     [
         (target(), None, Act.START),
         (target(run_stage=None), None, Act.START),  # never waited yet
+        (target(stage="requested", run_stage=None, run_id=None), None, Act.START),  # never started
+        # just requested: the API is starting its run, a second start would only cost time
+        (target(stage="requested", run_stage=None, run_id=None, requested_ago=5), None, Act.NOTHING),
+        (target(stage="requested", run_stage=None, run_id=None, requested_ago=40), None, Act.START),
         (target(stage="completed", run_stage="completed"), None, Act.NOTHING),
         (target(stage="ended", run_stage="active", met=True), None, Act.START),
         (target(met=True), run("PAUSED"), Act.WAKE),
@@ -82,6 +94,10 @@ def test_the_reconciler_resubmits_consequences_only_when_overdue() -> None:
     assert consequences_overdue(target(unhandled=2), now=NOW, after_s=30)
     assert not consequences_overdue(target(unhandled=2), now=NOW, after_s=120)
     assert not consequences_overdue(target(), now=NOW, after_s=0)
+    busy = replace(target(unhandled=2), handler_until=NOW + timedelta(seconds=10))
+    assert not consequences_overdue(busy, now=NOW, after_s=30)  # a handler is at work on them
+    lapsed = replace(busy, handler_until=NOW - timedelta(seconds=1))
+    assert consequences_overdue(lapsed, now=NOW, after_s=30)  # its worker died with the lease
 
 
 def status() -> RunStatus:

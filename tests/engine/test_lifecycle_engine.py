@@ -326,3 +326,14 @@ def test_a_run_cancelled_by_a_runner_shutting_down_is_taken_up_again(
     wait_until(lambda: state_of(run_id) == StateType.COMPLETED, timeout=90, what="completion")
     assert walk.mentorship().stage == Stage.COMPLETED
     assert_each_mail_once(mailbox, walk, app_db)
+
+
+def test_reconciler_passes_never_overlap_and_a_skipped_pass_says_so(runner: RunnerControl) -> None:
+    from tasks.engine import AnotherPassRunning, one_reconciler_pass
+
+    with one_reconciler_pass():  # this test holds the slot, as a long pass would
+        with pytest.raises(AnotherPassRunning), one_reconciler_pass():
+            pass
+        run_reconciler()  # a pass that finds the slot taken completes at once, doing nothing
+    with one_reconciler_pass():  # released: the next pass gets it
+        pass

@@ -153,6 +153,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
             "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE": "20",
             "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW": "20",
         },
+        # One process, API and loop services together. Not two API processes: Prefect 3.9.1
+        # queues background tasks in the memory of the API process that took them, and a task
+        # worker gets only those of the process its websocket reached (Prefect issue 21218);
+        # with two, half the consequences waited for the killed task worker for ever. Nor the
+        # services in a process of their own (Prefect's guide for bigger set-ups): on these 2
+        # cores it was not faster (one run each: all pairs active after 300 s against 222 s)
     )
     server.home.mkdir()
     parts: list[Process] = []

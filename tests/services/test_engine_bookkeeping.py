@@ -40,6 +40,30 @@ def test_one_handler_holds_a_mentorship_until_it_lets_go_or_its_lease_runs_out(
         assert handling.claim(s, mid, token="c", now=later)
 
 
+def test_one_handler_is_queued_at_a_time_until_it_starts_or_is_taken_for_lost(
+    db: Engine, clock: Clock, people: People
+) -> None:
+    mid = journey(db, clock, people).mentorship_id
+    soon = clock.now + timedelta(seconds=1)
+    with Session(db) as s, s.begin():
+        assert handling.queue_handler(s, mid, now=clock.now)  # nobody queued: queue one
+        assert not handling.queue_handler(s, mid, now=soon)  # the queued one will take it all
+    with Session(db) as s, s.begin():
+        assert handling.claim(s, mid, token="a", now=soon)  # it starts
+        assert not handling.queue_handler(s, mid, now=soon)  # at work: it looks again at the end
+        handling.release(s, mid, token="a")
+        assert handling.queue_handler(s, mid, now=soon)  # done: the next fact queues a new one
+    with Session(db) as s, s.begin():
+        lost = soon + handling.QUEUED_FOR + timedelta(seconds=1)
+        assert handling.queue_handler(s, mid, now=lost)  # never started: taken for lost
+        handling.unqueue_handler(s, mid)  # Prefect refused it
+        assert handling.queue_handler(s, mid, now=lost)
+    with Session(db) as s, s.begin():
+        handling.claim(s, mid, token="b", now=lost)
+        dead = lost + handling.LEASE + timedelta(seconds=1)
+        assert handling.queue_handler(s, mid, now=dead)  # its worker died with the lease
+
+
 def test_each_event_is_taken_once_in_order_even_by_handlers_racing(
     db: Engine, clock: Clock, people: People
 ) -> None:
