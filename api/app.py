@@ -24,6 +24,7 @@ from api.routers import (
     mentorships,
     users,
 )
+from api.security import SecurityMiddleware
 from models.db import default_engine, session_factory
 from models.settings import Settings, get_settings
 from tasks.engine import after_fact
@@ -55,6 +56,7 @@ def create_app(
     app.state.clock = clock
     app.state.on_fact = on_fact or partial(after_fact, db=engine)
     install_problem_handlers(app)
+    app.add_middleware(SecurityMiddleware)
 
     @app.exception_handler(IdempotentReplay)
     async def _replay(request: Request, exc: IdempotentReplay) -> Response:

@@ -15,6 +15,7 @@ from services.errors import Conflict
 from services.events import append_event
 from services.i18n import _
 from services.lifecycle import Fact, has_approved_agreement, require, require_pending
+from services.time_bounds import check_agreement_period
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ def save_draft(
     once one was approved, either side may draft an amendment."""
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
     side = require(Fact.SAVE_AGREEMENT, mentorship, actor.id)
+    check_agreement_period(terms.period_start, terms.period_end, today=now.date())
     if side != "mentee" and not has_approved_agreement(session, mentorship_id):
         raise Conflict(_("The mentee writes the first agreement; amendments can come from either side."))
     state = agreement_state(session, mentorship_id)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, true, update
 from sqlalchemy.orm import Session
 
 from models import Event, Mentorship
@@ -50,22 +50,25 @@ def claim(session: Session, mentorship_id: int, *, token: str, now: datetime) ->
 QUEUED_FOR = timedelta(seconds=30)
 
 
-def queue_handler(session: Session, mentorship_id: int, *, now: datetime) -> bool:
+def queue_handler(
+    session: Session, mentorship_id: int, *, now: datetime, even_if_queued: bool = False
+) -> bool:
     """Note that a handler is queued for the mentorship's events; False if one is already:
     queued (and not yet started, for less than ``QUEUED_FOR``) or at work (holding the lease).
 
     Either one takes every event committed before this call: a queued handler reads the events
     once it starts (``claim`` clears the note first), and a working one looks again after it
     lets go (``tasks.consequences.handle_events``). So a second handler is not needed.
+    ``even_if_queued`` queues one anyway unless one is at work (see ``submit_consequences``).
     """
+    not_queued = or_(
+        Mentorship.consequences_queued_at.is_(None), Mentorship.consequences_queued_at < now - QUEUED_FOR
+    )
     result = session.execute(
         update(Mentorship)
         .where(
             Mentorship.id == mentorship_id,
-            or_(
-                Mentorship.consequences_queued_at.is_(None),
-                Mentorship.consequences_queued_at < now - QUEUED_FOR,
-            ),
+            true() if even_if_queued else not_queued,
             or_(Mentorship.handler_until.is_(None), Mentorship.handler_until < now),
         )
         .values(consequences_queued_at=now)

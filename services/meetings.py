@@ -15,6 +15,7 @@ from services.errors import Conflict
 from services.events import append_event
 from services.i18n import _
 from services.lifecycle import Fact, has_approved_agreement, require, require_meeting
+from services.time_bounds import check_meeting_start
 
 LIVE_STATUSES = (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED)
 
@@ -35,7 +36,8 @@ def propose(
 ) -> Meeting:
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
     require(Fact.PROPOSE_MEETING, mentorship, actor.id)
-    if plan.starts_at <= now:
+    starts_at = check_meeting_start(plan.starts_at, now=now)
+    if starts_at <= now:
         raise Conflict(_("A meeting must start in the future."))
     if plan.is_final:
         _require_final_allowed(session, mentorship_id)
@@ -44,7 +46,7 @@ def propose(
         status=MeetingStatus.PROPOSED,
         is_intro=_is_first_meeting(session, mentorship_id),
         is_final=plan.is_final,
-        starts_at=plan.starts_at,
+        starts_at=starts_at,
         duration_minutes=plan.duration_minutes,
         mode=plan.mode,
         location=plan.location,
@@ -63,7 +65,7 @@ def propose(
         now=now,
         payload={
             "meeting_id": meeting.id,
-            "starts_at": plan.starts_at.isoformat(),
+            "starts_at": starts_at.isoformat(),
             "is_intro": meeting.is_intro,
             "is_final": plan.is_final,
         },

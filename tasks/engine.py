@@ -119,7 +119,9 @@ def follow_up(mentorship_id: int, db: Engine | None = None) -> None:
         log.warning("engine not told about mentorship %s: %r", mentorship_id, error)
 
 
-def submit_consequences(mentorship_id: int, *, db: Engine | None = None) -> str | None:
+def submit_consequences(
+    mentorship_id: int, *, db: Engine | None = None, even_if_queued: bool = False
+) -> str | None:
     """One ``handle-events`` background task for the mentorship; returns its task run id, or
     ``IN_HAND`` when a handler is queued or at work for it already.
 
@@ -127,11 +129,18 @@ def submit_consequences(mentorship_id: int, *, db: Engine | None = None) -> str 
     another task would only wait in the task workers' queue behind the rest: under a burst,
     such duplicates made most of the queue, each a Prefect task run to make and run.
 
+    ``even_if_queued``: submit even if a handler is noted as queued (not if one is at work).
+    The lifecycle's stage steps pass it: a pass killed between noting a handler and
+    submitting it leaves a note for a handler that does not exist, and the pass that takes
+    over must not wait for that note to age. They submit a few times per mentorship, so they
+    cannot flood the queue as facts under a burst did.
+
     ``None`` if Prefect did not take it: the events wait in the log, and the reconciler
     submits them again once they are overdue.
     """
     with session_scope(db) as session:
-        if not handling.queue_handler(session, mentorship_id, now=datetime.now(UTC)):
+        now = datetime.now(UTC)
+        if not handling.queue_handler(session, mentorship_id, now=now, even_if_queued=even_if_queued):
             return IN_HAND
     try:
         # In a context of its own: a background task, not a child of whichever flow run or

@@ -80,7 +80,7 @@ def _move(move: _Move, mentorship_id: int) -> str:
         moved = move(session, mentorship_id, now=_now())
         stage = session.get_one(Mentorship, mentorship_id).stage
     if moved:
-        submit_consequences(mentorship_id)  # the stage.changed event's
+        submit_consequences(mentorship_id, even_if_queued=True)  # the stage.changed event's
     return stage
 
 
@@ -155,5 +155,5 @@ def issue_certificate(mentorship_id: int, user_id: int) -> int:
             )
         certificate_id = stored.id
     if ours:
-        submit_consequences(mentorship_id)
+        submit_consequences(mentorship_id, even_if_queued=True)
     return certificate_id

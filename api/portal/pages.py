@@ -151,7 +151,7 @@ def new_submission() -> str:
 
 #: Pages about one person are not cached (the back button after signing out shows nothing) and
 #: are not framed by other sites (their buttons cannot be clicked through a disguise).
-PRIVATE = {"Cache-Control": "no-store", "Content-Security-Policy": "frame-ancestors 'none'"}
+PRIVATE = {"Cache-Control": "no-store"}  # and the security headers every answer gets (api/security.py)
 
 
 def render(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:

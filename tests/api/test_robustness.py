@@ -3,12 +3,13 @@ store, bodies that are not JSON. Refusals are problems and write nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.helpers import TERMS, Flow, meeting_body, problem
+from tests.api.helpers import TERMS, Flow, invalid, meeting_body, problem
 from tests.support import Clock, People
 
 HUGE = [2**31, 2**63, 2**70]
@@ -100,3 +101,48 @@ def test_timestamps_carry_an_offset(client: TestClient, flow: Flow) -> None:
     ]
     for stamp in stamps:
         assert stamp.endswith(("Z", "+00:00")) or stamp[-6] in "+-", stamp
+
+
+@pytest.mark.parametrize(
+    "starts_at",
+    ["9999-12-31T23:59:59Z", "9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "far"],
+    ids=["year 9999", "year 9999 at -14:00", "year 1 at +14:00", "two years and a day"],
+)
+def test_a_meeting_beyond_two_years_is_refused_and_the_pair_goes_on(
+    client: TestClient, clock: Clock, flow: Flow, starts_at: str
+) -> None:
+    p = flow.pair("intro")
+    before = flow.state(p)
+    if starts_at == "far":
+        starts_at = (clock.now + timedelta(days=2 * 366, seconds=1)).isoformat()
+    r = client.post(f"{p.url}/meetings", json=meeting_body(clock, starts_at=starts_at), headers=p.mentee.auth)
+    body = invalid(r, "starts_at")
+    assert "two years" in body["detail"]
+    assert flow.state(p) == before
+    # the pair still plans meetings, pages and calendar files still answer for both
+    meeting = flow.confirmed(p, days=2 * 366 - 1)
+    for who in (p.mentee, p.mentor):
+        assert client.get(p.url, headers=who.auth).status_code == 200
+        assert client.get(f"/api/meetings/{meeting['id']}/calendar.ics", headers=who.auth).status_code == 200
+
+
+def test_an_agreement_period_beyond_the_bounds_is_refused(
+    client: TestClient, clock: Clock, flow: Flow
+) -> None:
+    p = flow.pair("intro")
+    before = flow.state(p)
+    today = clock.now.date()
+    cases = {
+        "period_start": [
+            {"period_start": "9999-12-01", "period_end": "9999-12-31"},
+            {"period_start": (today - timedelta(days=6 * 366)).isoformat(), "period_end": today.isoformat()},
+        ],
+        "period_end": [{"period_start": today.isoformat(), "period_end": "9999-12-31"}],
+    }
+    for field, bodies in cases.items():
+        for dates in bodies:
+            r = client.put(f"{p.url}/agreement", json={**TERMS, **dates}, headers=p.mentee.auth)
+            invalid(r, field)
+    assert flow.state(p) == before
+    ok = {"period_start": today.isoformat(), "period_end": (today + timedelta(days=5 * 365)).isoformat()}
+    assert client.put(f"{p.url}/agreement", json={**TERMS, **ok}, headers=p.mentee.auth).status_code == 200

@@ -48,9 +48,12 @@ def test_one_handler_is_queued_at_a_time_until_it_starts_or_is_taken_for_lost(
     with Session(db) as s, s.begin():
         assert handling.queue_handler(s, mid, now=clock.now)  # nobody queued: queue one
         assert not handling.queue_handler(s, mid, now=soon)  # the queued one will take it all
+        # a stage step does not trust the note: its pass may have taken over from a killed one
+        assert handling.queue_handler(s, mid, now=soon, even_if_queued=True)
     with Session(db) as s, s.begin():
         assert handling.claim(s, mid, token="a", now=soon)  # it starts
         assert not handling.queue_handler(s, mid, now=soon)  # at work: it looks again at the end
+        assert not handling.queue_handler(s, mid, now=soon, even_if_queued=True)
         handling.release(s, mid, token="a")
         assert handling.queue_handler(s, mid, now=soon)  # done: the next fact queues a new one
     with Session(db) as s, s.begin():
