@@ -6,7 +6,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import AliasChoices, AwareDatetime, Field, ValidationInfo, field_validator
 
 from api.schemas.common import Input, Output, PersonRef
 from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
@@ -109,12 +109,25 @@ class AgreementRead(Output):
     history: list[AgreementVersionRead]
 
 
+#: The agreement's number (v1, v2, …), as CONTRACT.md names it; ``version`` is still read, as
+#: earlier clients sent it, though it reads like the row's concurrency ``version``.
+AGREEMENT_NUMBER = AliasChoices("number", "version")
+
+
 class AgreementApproval(Input):
-    version: int = Field(ge=1, description="The agreement version number (v1, v2, …) to approve.")
+    number: int = Field(
+        ge=1,
+        validation_alias=AGREEMENT_NUMBER,
+        description="The agreement's number (v1 → 1) to approve; `version` is accepted as its old name.",
+    )
 
 
 class AgreementRejection(Input):
-    version: int = Field(ge=1, description="The agreement version number (v1, v2, …) to reject.")
+    number: int = Field(
+        ge=1,
+        validation_alias=AGREEMENT_NUMBER,
+        description="The agreement's number (v1 → 1) to reject; `version` is accepted as its old name.",
+    )
     reason: str = Field(min_length=1, max_length=2000)
 
 

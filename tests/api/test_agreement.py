@@ -81,7 +81,7 @@ def test_submit_and_approve_the_first_version(client: TestClient, people: People
         detail="v2",
     )
     invalid(client.post(f"{p.url}/agreement/approve", json={"version": 0}, headers=p.mentor.auth), "version")
-    invalid(client.post(f"{p.url}/agreement/approve", json={}, headers=p.mentor.auth), "version")
+    invalid(client.post(f"{p.url}/agreement/approve", json={}, headers=p.mentor.auth), "number")
     problem(
         client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=people.operator().auth), 403
     )
@@ -267,3 +267,17 @@ def test_operators_see_the_whole_agreement_but_cannot_write(
     problem(client.post(f"{p.url}/agreement/submit", headers=operator.auth), 403)
     assert flow.state(p) == before
     problem(client.get(f"{p.url}/agreement", headers=people.mentee().auth), 404)
+
+
+def test_approve_and_reject_take_the_agreement_number_as_the_contract_names_it(flow: Flow) -> None:
+    p = flow.pair("intro")
+    flow.draft(p)
+    flow.submit(p)
+    rejected = flow.ok(
+        "POST", f"{p.url}/agreement/reject", p.mentor, json={"number": 1, "reason": "More detail"}
+    )
+    assert (rejected["number"], rejected["status"]) == (1, "rejected")
+    flow.draft(p)
+    flow.submit(p)
+    approved = flow.ok("POST", f"{p.url}/agreement/approve", p.mentor, json={"number": 2})
+    assert (approved["number"], approved["status"]) == (2, "approved")
