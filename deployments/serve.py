@@ -96,10 +96,7 @@ def served() -> list[Served]:
         Served(
             reconcile,
             RECONCILER_DEPLOYMENT_NAME,
-            {
-                "interval": reconcile_every,
-                "parameters": reconciler_parameters,
-            },
+            {"interval": reconcile_every, "parameters": reconciler_parameters},
         ),
         *(Served(flow, name, {"interval": every}) for flow, name, every in SWEEPS),
     ]

@@ -65,6 +65,7 @@ from tasks.engine import (
     known_run_ids,
     one_reconciler_pass,
     read_lifecycle_runs,
+    read_target,
     reschedule_lifecycle_run,
     start_lifecycle_run,
     submit_consequences,
@@ -227,7 +228,7 @@ def carry_out_safely(target: EngineTarget, run: RunView | None, decision: Decisi
 def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> None:
     if decision.act is Act.START:
         if target.flow_run_id is None and _run_started_meanwhile(target.mentorship_id):
-            return
+            return  # the API started it after this pass read the targets
         start_lifecycle_run(target.mentorship_id)
     elif decision.act is Act.WAKE:
         # one try: a run that is not suspended yet is looked at again on the next tick, and a
@@ -252,8 +253,7 @@ def _with_runs(
 
 
 def _run_started_meanwhile(mentorship_id: int) -> bool:
-    with read_scope() as session:
-        now = engine_state.engine_target(session, mentorship_id)
+    now = read_target(mentorship_id)
     return now is None or now.flow_run_id is not None
 
 

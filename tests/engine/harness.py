@@ -72,13 +72,14 @@ def child_env(**extra: str) -> dict[str, str]:
 # --- PostgreSQL database for Prefect ------------------------------------------------------------
 
 
-def create_pg_database(name: str) -> str:
-    """A fresh database next to ``test``; returns its asyncpg URL (what Prefect wants)."""
+def create_pg_database(name: str, driver: str = "asyncpg") -> str:
+    """A fresh database next to ``test``; returns its SQLAlchemy URL with ``driver`` (asyncpg
+    is what Prefect wants)."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     server = PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0]
-    return f"postgresql+asyncpg://{server}/{name}"
+    return f"postgresql+{driver}://{server}/{name}"
 
 
 def drop_pg_database(name: str) -> None:

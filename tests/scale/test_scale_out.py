@@ -34,7 +34,6 @@ from typing import Any
 from uuid import UUID
 
 import httpx
-import psycopg
 import pytest
 import redis
 from prefect import get_client
@@ -50,7 +49,6 @@ from models.settings import get_settings
 from services.engine_state import LIFECYCLE_FLOW
 from services.users import create_user
 from tests.engine.harness import (
-    PG_ADMIN_URL,
     PYTHON,
     Mailbox,
     PrefectServer,
@@ -112,14 +110,6 @@ EXPECTED_ACHIEVEMENTS = {
 # --- the cluster ----------------------------------------------------------------------------------
 
 
-def _pg_app_database(name: str) -> str:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    server = PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0]
-    return f"postgresql+psycopg://{server}/{name}"
-
-
 @dataclass
 class Cluster:
     api_url: str
@@ -135,7 +125,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     names = {part: f"mentorflow_scaleout_{part}_{os.getpid()}" for part in ("prefect", "app")}
     store = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
     store.flushdb()
-    app_url = _pg_app_database(names["app"])
+    app_url = create_pg_database(names["app"], driver="psycopg")
     upgrade(app_url)
     db = make_engine(app_url)
     mailbox = Mailbox()
