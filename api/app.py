@@ -25,6 +25,7 @@ from api.routers import (
     users,
 )
 from api.security import SecurityMiddleware
+from api.throttling import SignInThrottle
 from models.db import default_engine, session_factory
 from models.settings import Settings, get_settings
 from tasks.engine import after_fact
@@ -54,6 +55,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
     app.state.clock = clock
+    app.state.sign_in_throttle = SignInThrottle.from_settings(settings)
     app.state.on_fact = on_fact or partial(after_fact, db=engine)
     install_problem_handlers(app)
     app.add_middleware(SecurityMiddleware)

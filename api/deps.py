@@ -12,13 +12,13 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.tokens import user_id_from_token
+from api.throttling import SignInThrottle
+from api.tokens import token_user
 from models import Role, User
 from models.settings import Settings
 from services.errors import Forbidden, Invalid, NotAuthenticated
 from services.i18n import _
 from services.idempotency import find_response, store_response
-from services.users import get_user
 
 Body = TypeVar("Body", bound=BaseModel)
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
@@ -43,19 +43,27 @@ def get_now(request: Request) -> datetime:
     return clock()
 
 
+def get_sign_in_throttle(request: Request) -> SignInThrottle:
+    throttle: SignInThrottle = request.app.state.sign_in_throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy: run uvicorn with ``--proxy-headers``)."""
+    return request.client.host if request.client else "unknown"
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+Throttle = Annotated[SignInThrottle, Depends(get_sign_in_throttle)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(get_now)]
 
 
-def get_current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    now: Now,
-    token: Annotated[str | None, Depends(oauth2)],
-) -> User:
-    user_id = None if token is None else user_id_from_token(settings, token, now=now)
-    user = None if user_id is None else get_user(session, user_id)
+BearerToken = Annotated[str | None, Depends(oauth2)]
+
+
+def get_current_user(session: SessionDep, settings: SettingsDep, now: Now, token: BearerToken) -> User:
+    user = None if token is None else token_user(session, settings, token, now=now)
     if user is None:
         raise NotAuthenticated(_("Sign in first: send a valid bearer token."))
     return user

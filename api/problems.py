@@ -28,8 +28,10 @@ _TITLES = {
     405: _("Method not allowed"),
     409: _("Conflict"),
     412: _("Precondition failed"),
+    413: _("Request too large"),
     415: _("Unsupported media type"),
     422: _("Invalid input"),
+    429: _("Too many requests"),
     500: _("Internal error"),
 }
 _OTHER_TITLE = _("Error")
@@ -82,6 +84,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         language = request_locale(request)
         detail = translate(exc.message, language, **exc.params)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int):
+            headers = {"Retry-After": str(retry_after)}
         errors = None
         if isinstance(exc, Invalid) and exc.loc:  # 422s name the input at fault
             loc: list[str | int] = list(exc.loc)

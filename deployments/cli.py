@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from datetime import UTC, datetime
 
@@ -30,14 +31,27 @@ def _safe_url(url: str) -> str:
 
 
 def add_user(args: argparse.Namespace) -> int:
-    from services.users import create_user
+    from services.users import MIN_PASSWORD_LENGTH, create_user
 
+    if args.password is not None:
+        print(
+            "warning: a password on the command line can be read from the process list and the"
+            " shell's history; leave out --password to be asked for it",
+            file=sys.stderr,
+        )
+    password = args.password if args.password is not None else _read_password()
+    if password is None:
+        print("error: the two passwords differ", file=sys.stderr)
+        return 1
+    if len(password) < MIN_PASSWORD_LENGTH:
+        print(f"error: a password needs at least {MIN_PASSWORD_LENGTH} characters", file=sys.stderr)
+        return 1
     try:
         with session_scope() as session:
             user = create_user(
                 session,
                 email=args.email,
-                password=args.password,
+                password=password,
                 display_name=args.name,
                 roles=[Role(r) for r in args.role],
                 now=datetime.now(UTC),
@@ -49,9 +63,25 @@ def add_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password() -> str | None:
+    """Asked for twice on a terminal (not echoed); else the first line of standard input, for
+    scripts: ``printf '%s\\n' "$PASSWORD" | mentorflow user add ...``. None if the two differ."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    return first if getpass.getpass("The same again: ") == first else None
+
+
 def demo(_args: argparse.Namespace) -> int:
     from deployments.demo import DEMO_PASSWORD, create_demo
 
+    if get_settings().env == "production":
+        print(
+            "error: the demo creates accounts whose password it prints; it is refused when"
+            " MENTORFLOW_ENV=production",
+            file=sys.stderr,
+        )
+        return 1
     migrate(_args)
     with session_scope() as session:
         cast, mentorship_id = create_demo(session, now=datetime.now(UTC))
@@ -107,7 +137,9 @@ def parser() -> argparse.ArgumentParser:
     user_commands = p_user.add_subparsers(dest="user_command", required=True)
     p_add = user_commands.add_parser("add", help="create a user")
     p_add.add_argument("--email", required=True)
-    p_add.add_argument("--password", required=True)
+    p_add.add_argument(
+        "--password", help="better left out: then it is asked for (or read from standard input)"
+    )
     p_add.add_argument("--name", required=True)
     p_add.add_argument(
         "--role",

@@ -7,6 +7,7 @@ from models.engagement import Achievement, Certificate, Notification, OutgoingEm
 from models.idempotency import IdempotentResponse
 from models.meeting import Attendance, Feedback, Meeting, MeetingMode, MeetingStatus
 from models.mentorship import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship, Stage
+from models.sign_in import SignIn
 from models.user import Profile, Role, User, UserRole
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "OutgoingEmail",
     "Profile",
     "Role",
+    "SignIn",
     "Stage",
     "Topic",
     "TopicQuestion",

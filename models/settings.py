@@ -12,6 +12,7 @@ from pydantic import BeforeValidator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "development-only-secret-change-me-0123456789"
+MIN_SECRET_LENGTH = 32  # an HMAC-SHA256 key: 32 random characters carry well over 128 bits
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -47,11 +48,21 @@ class Settings(BaseSettings):
     idempotency_keep: Duration = timedelta(days=7)  # stored Idempotency-Key answers, portal forms
     default_locale: str = "en"
     default_timezone: str = "Europe/Berlin"
+    # sign-in throttling (api/throttling.py): tries per account and per address, and where the
+    # counts live: memory:// for one API process, redis://host:port/db for several
+    sign_in_limit_per_account: str = "10 per 15 minutes"
+    sign_in_limit_per_address: str = "100 per 15 minutes"
+    throttle_storage: str = "memory://"
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.env != "development" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("MENTORFLOW_SECRET_KEY must be set outside development")
+        if self.env != "development" and len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"MENTORFLOW_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters outside"
+                " development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
         if self.env == "production" and self.password_hashing == "cheap":
             raise ValueError("MENTORFLOW_PASSWORD_HASHING=cheap is for test suites only")
         return self

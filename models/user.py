@@ -27,6 +27,7 @@ class User(Base):
     locale: Mapped[str] = mapped_column(String(10), default="en")
     timezone: Mapped[str] = mapped_column(String(60), default="Europe/Berlin")
     created_at: Mapped[datetime]
+    deactivated_at: Mapped[datetime | None] = mapped_column(default=None)  # signs in no more
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"

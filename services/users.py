@@ -11,9 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import OPEN_STAGES, Mentorship, Profile, Role, User, UserRole
-from services.errors import Conflict, Forbidden, NotFound
+from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.i18n import _
 from services.passwords import hash_password, needs_rehash, verify_password
+
+MIN_PASSWORD_LENGTH = 8
 
 
 @lru_cache
@@ -55,14 +57,28 @@ def create_user(
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    if user is None:
-        verify_password(_dummy_hash(), password)
+    if user is None or user.deactivated_at is not None:
+        verify_password(_dummy_hash(), password)  # as slow as a real check: nothing to tell apart
         return None
     if not verify_password(user.password_hash, password):
         return None
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return user
+
+
+def change_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """Set a new password for ``user``, who must know the current one (the caller ends their
+    sign-ins: ``services.sign_ins.end_all``)."""
+    if not verify_password(user.password_hash, current):
+        raise Invalid(_("That is not your current password."), loc=("body", "current_password"))
+    if len(new) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            _("A password needs at least {count} characters."),
+            loc=("body", "new_password"),
+            count=MIN_PASSWORD_LENGTH,
+        )
+    user.password_hash = hash_password(new)
 
 
 def get_user(session: Session, user_id: int) -> User | None:

@@ -7,7 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,7 @@ import uvicorn
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from api.tokens import issue_token
+from api.tokens import sign_in
 from models import Role, User
 from models.settings import Settings
 from services.users import create_user
@@ -37,6 +37,17 @@ class Clock:
         return self.now
 
 
+def mint_token(engine: Engine, settings: Settings, user_id: int, *, now: datetime) -> str:
+    """A bearer token of a new sign-in, as ``POST /api/auth/token`` gives one (without the
+    password check and the throttle)."""
+    with Session(engine) as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        token = sign_in(s, settings, user, now=now)
+        s.commit()
+    return token
+
+
 @dataclass
 class Person:
     id: int
@@ -45,11 +56,16 @@ class Person:
     name: str
     settings: Settings
     clock: Clock
+    engine: Engine
+    _tokens: dict[datetime, str] = field(default_factory=dict, repr=False)
 
     @property
     def token(self) -> str:
-        """A token minted at the clock's current time, so moving the clock never expires it."""
-        return issue_token(self.settings, self.id, now=self.clock.now)
+        """A sign-in begun at the clock's current time, so moving the clock never expires it."""
+        now = self.clock.now
+        if now not in self._tokens:
+            self._tokens[now] = mint_token(self.engine, self.settings, self.id, now=now)
+        return self._tokens[now]
 
     @property
     def auth(self) -> dict[str, str]:
@@ -81,7 +97,7 @@ class People:
             user.profile.mentor_capacity = capacity
             s.commit()
             user_id = user.id
-        return Person(user_id, email, "correct horse", name, self.settings, self.clock)
+        return Person(user_id, email, "correct horse", name, self.settings, self.clock, self.engine)
 
     def mentee(self, name: str | None = None) -> Person:
         return self.add(Role.MENTEE, name=name)

@@ -13,17 +13,19 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import Now, SessionDep, SettingsDep
-from api.tokens import user_id_from_token
+from api.tokens import read_token, token_user
 from models import User
 from models.settings import Settings
-from services.users import get_user
+from services import sign_ins
 
 COOKIE = "mentorflow_session"
 LOGIN_COOKIE = "mentorflow_login"
@@ -57,8 +59,7 @@ def optional_visitor(
     token = request.cookies.get(COOKIE)
     if not token or len(token) > 4096:
         return None
-    user_id = user_id_from_token(settings, token, now=now)
-    user = None if user_id is None else get_user(session, user_id)
+    user = token_user(session, settings, token, now=now)
     return None if user is None else Visitor(user, csrf_token(settings.secret_key, token))
 
 
@@ -125,7 +126,15 @@ def start_session(response: Response, request: Request, settings: Settings, toke
     response.delete_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
 
 
-def end_session(response: Response) -> None:
+def end_session(
+    response: Response, request: Request, session: Session, settings: Settings, now: datetime
+) -> None:
+    """Sign out: the cookie's sign-in ends on the server (a copy of it opens nothing), and the
+    browser forgets the cookie."""
+    claims = read_token(settings, request.cookies.get(COOKIE, ""), now=now)
+    if claims is not None:
+        sign_ins.end(session, claims.sign_in_id, now=now)
+        session.commit()
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
 
 

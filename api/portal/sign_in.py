@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.deps import Now, SessionDep, SettingsDep
+from api.deps import Now, SessionDep, SettingsDep, Throttle, client_address
 from api.i18n import request_locale
 from api.portal.forms import text
 from api.portal.pages import PortalRoute, Posting, render
@@ -23,7 +23,8 @@ from api.portal.session import (
     same,
     start_session,
 )
-from api.tokens import issue_token
+from api.throttling import TooManySignIns
+from api.tokens import sign_in
 from services.i18n import _, translate
 from services.users import authenticate
 
@@ -51,19 +52,33 @@ def login_form(request: Request, visitor: MaybeVisitor, next_path: Next = None) 
 
 
 @router.post("/login", response_class=HTMLResponse)
-def login(request: Request, session: SessionDep, settings: SettingsDep, now: Now, form: FormDep) -> Response:
+def login(
+    request: Request, session: SessionDep, settings: SettingsDep, throttle: Throttle, now: Now, form: FormDep
+) -> Response:
     email, password = text(form, "email")[:320], str(form.get("password") or "")[:200]
     target, language = safe_next(text(form, "next")), request_locale(request)
     if not same(form.get("nonce"), request.cookies.get(LOGIN_COOKIE, "")):
         message = _("This form has expired or did not come from this site. Reload the page and try again.")
         return _login_page(request, target, status=403, error=translate(message, language), email=email)
-    user = authenticate(session, email, password) if email and password else None
+    if not (email and password):
+        error = translate(_("Wrong email or password."), language)
+        return _login_page(request, target, status=401, error=error, email=email)
+    try:
+        throttle.attempt(email, client_address(request))
+    except TooManySignIns as refused:
+        error = translate(refused.message, language, **refused.params)
+        page = _login_page(request, target, status=429, error=error, email=email)
+        page.headers["Retry-After"] = str(refused.retry_after)
+        return page
+    user = authenticate(session, email, password)
     if user is None:
         error = translate(_("Wrong email or password."), language)
         return _login_page(request, target, status=401, error=error, email=email)
-    session.commit()  # a password hash may have been upgraded
+    throttle.succeeded(email)
+    token = sign_in(session, settings, user, now=now)
+    session.commit()  # the sign-in, and a password hash that may have been upgraded
     response = RedirectResponse(target, status_code=303)
-    start_session(response, request, settings, issue_token(settings, user.id, now=now))
+    start_session(response, request, settings, token)
     return response
 
 
@@ -77,5 +92,5 @@ def logout_form(request: Request, visitor: MaybeVisitor) -> Response:
 @router.post("/logout")
 def logout(portal: Posting) -> Response:
     response = RedirectResponse(LOGIN, status_code=303)
-    end_session(response)
+    end_session(response, portal.request, portal.session, portal.settings, portal.now)
     return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import EmailStr, Field
+from pydantic import ConfigDict, EmailStr, Field
 
 from api.schemas.common import Input, Output
 from models import Role, User
@@ -127,6 +127,13 @@ class EventRead(Output):
     actor_id: int | None
     payload: dict[str, Any]
     occurred_at: datetime
+
+
+class PasswordChange(Input):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)  # a space counts
+
+    current_password: str = Field(max_length=200)
+    new_password: str = Field(max_length=200)
 
 
 class TokenRead(Output):

@@ -72,7 +72,9 @@ def _bad_tokens(people: People, clock: Clock, settings: Settings) -> dict[str, d
         "expired": {"Authorization": f"Bearer {old}"},
         "not bearer": {"Authorization": f"Basic {person.token}"},
         "forged": {"Authorization": f"Bearer {forged}"},
-        "unknown user": {"Authorization": f"Bearer {issue_token(settings, 999_999, now=clock.now)}"},
+        "unknown user": {"Authorization": f"Bearer {issue_token(settings, 999_999, 'none', now=clock.now)}"},
+        # well signed, for a real person, but of a sign-in that never was (or was deleted)
+        "no sign-in": {"Authorization": f"Bearer {issue_token(settings, person.id, 'none', now=clock.now)}"},
         "no sub": {
             "Authorization": "Bearer "
             + jwt.encode({"exp": int(clock.now.timestamp()) + 600}, settings.secret_key, algorithm="HS256")

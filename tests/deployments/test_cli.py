@@ -20,18 +20,20 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
-def mentorflow(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def mentorflow(data_dir: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {
         "PATH": "/usr/bin:/bin",
         "MENTORFLOW_DATA_DIR": str(data_dir),
         "MENTORFLOW_ENV": "development",
         "MENTORFLOW_PASSWORD_HASHING": "cheap",
         "MENTORFLOW_ENGINE": "off",
+        **env,
     }
     return subprocess.run(
         [sys.executable, "-m", "deployments.cli", *args],
         cwd=ROOT,
-        env=env,
+        env=environment,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -102,3 +104,47 @@ def test_demo_prints_passwords_and_leaves_a_mentorship_under_way(data_dir: Path)
         assert mentorship.stage == Stage.INTRO
         assert s.execute(text("SELECT status FROM agreement_version")).scalar_one() == "pending"
         assert s.execute(text("SELECT status FROM meeting")).scalar_one() == "held"
+
+
+def test_user_add_reads_the_password_from_standard_input_and_warns_about_one_in_the_arguments(
+    data_dir: Path,
+) -> None:
+    from services.passwords import verify_password
+
+    mentorflow(data_dir, "migrate")
+    quiet = mentorflow(
+        data_dir, "user", "add", "--email", "mia@example.org", "--name", "Mia", "--role", "mentee",
+        stdin="from a pipe 123\n",
+    )  # fmt: skip
+    assert quiet.returncode == 0, quiet.stderr
+    assert "warning" not in quiet.stderr
+    loud = mentorflow(
+        data_dir, "user", "add", "--email", "max@example.org", "--password", "on the line 123",
+        "--name", "Max", "--role", "mentor",
+    )  # fmt: skip
+    assert loud.returncode == 0, loud.stderr
+    assert "process list" in loud.stderr
+    short = mentorflow(
+        data_dir, "user", "add", "--email", "bo@example.org", "--name", "Bo", "--role", "mentee",
+        stdin="a\n",
+    )  # fmt: skip
+    assert short.returncode == 1
+    assert "at least 8 characters" in short.stderr
+    with database(data_dir) as s:
+        hashes = dict(s.execute(select(User.email, User.password_hash)).tuples().all())
+    assert set(hashes) == {"mia@example.org", "max@example.org"}
+    assert verify_password(hashes["mia@example.org"], "from a pipe 123")
+    assert verify_password(hashes["max@example.org"], "on the line 123")
+
+
+def test_demo_is_refused_in_production(data_dir: Path) -> None:
+    refused = mentorflow(
+        data_dir,
+        "demo",
+        MENTORFLOW_ENV="production",
+        MENTORFLOW_SECRET_KEY="a-production-secret-of-forty-characters!",
+        MENTORFLOW_PASSWORD_HASHING="standard",
+    )
+    assert refused.returncode == 1
+    assert "refused when MENTORFLOW_ENV=production" in refused.stderr
+    assert not (data_dir / "mentorflow.db").exists()

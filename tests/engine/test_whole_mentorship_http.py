@@ -22,13 +22,12 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.tokens import issue_token
 from models import Mentorship, Role
 from models.settings import get_settings
 from services.users import create_user
 from tests.engine.conftest import RunnerControl
 from tests.engine.harness import Mailbox, wait_until
-from tests.support import Clock, serve_app
+from tests.support import Clock, mint_token, serve_app
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("engine")]
 _numbers = count(1)
@@ -41,6 +40,7 @@ class Participant:
         self.email = f"e2e-{role.value}-{n}@example.org"
         self.name = name
         self.clock = clock
+        self.db = db
         with Session(db, expire_on_commit=False) as s:
             user = create_user(
                 s,
@@ -55,7 +55,7 @@ class Participant:
 
     @property
     def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(get_settings(), self.id, now=self.clock.now)}"}
+        return {"Authorization": f"Bearer {mint_token(self.db, get_settings(), self.id, now=self.clock.now)}"}
 
 
 @pytest.fixture

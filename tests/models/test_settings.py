@@ -62,3 +62,14 @@ def test_cheap_password_hashing_is_refused_in_production(monkeypatch: pytest.Mon
     monkeypatch.setenv("MENTORFLOW_PASSWORD_HASHING", "cheap")
     with pytest.raises(ValidationError, match="test suites only"):
         Settings()
+
+
+@pytest.mark.parametrize("secret", ["x", "short-but-not-default", "0123456789abcdef0123456789abcde"])
+def test_a_weak_secret_is_refused_outside_development(secret: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MENTORFLOW_ENV", "production")
+    monkeypatch.setenv("MENTORFLOW_PASSWORD_HASHING", "standard")
+    monkeypatch.setenv("MENTORFLOW_SECRET_KEY", secret)
+    with pytest.raises(ValidationError, match="at least 32 characters"):
+        Settings()
+    monkeypatch.setenv("MENTORFLOW_SECRET_KEY", secret.ljust(32, "!"))
+    assert len(Settings().secret_key) == 32

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
@@ -109,3 +110,48 @@ def test_a_forged_post_is_refused_and_changes_nothing(
     # the page's own form goes through
     page.get_by_role("button", name="Accept request").click()
     expect(page.get_by_role("status")).to_have_text("You accepted the request.")
+
+
+def test_a_copy_of_the_cookie_opens_nothing_after_signing_out(
+    page: Page, open_page: Callable[..., Page], sign_in: SignIn, live_url: str, people: People
+) -> None:
+    """Signing out ends the session on the server, not only in this browser: a stolen copy of
+    the cookie, in another browser or as a bearer token, is refused."""
+    tara = people.mentee("Tara Mentee")
+    sign_in(page, tara)
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "mentorflow_session"]
+    thief = open_page()
+    thief.context.add_cookies(
+        [{"name": cookie["name"], "value": cookie["value"], "domain": cookie["domain"], "path": "/portal"}]
+    )
+    thief.goto(f"{live_url}/portal")
+    expect(thief.get_by_role("heading", level=1)).not_to_have_text("Sign in")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+    thief.goto(f"{live_url}/portal")
+    assert "/portal/login" in thief.url
+    me = httpx.get(f"{live_url}/api/me", headers={"Authorization": f"Bearer {cookie['value']}"})
+    assert me.status_code == 401
+
+
+def test_guessing_a_password_on_the_login_page_is_throttled(
+    page: Page, sign_in: SignIn, live_url: str, people: People
+) -> None:
+    tara = people.mentee("Tara Mentee")
+    page.goto(f"{live_url}/portal/login")
+    for _ in range(10):  # the default budget per account: 10 tries in 15 minutes
+        page.get_by_label("Email").fill(tara.email)
+        page.get_by_label("Password").fill("a guess")
+        page.get_by_role("button", name="Sign in").click()
+        expect(page.get_by_role("alert")).to_have_text("Wrong email or password.")
+
+    page.get_by_label("Email").fill(tara.email)
+    page.get_by_label("Password").fill(tara.password)
+    with page.expect_response(f"{live_url}/portal/login") as answer:
+        page.get_by_role("button", name="Sign in").click()
+    assert answer.value.status == 429
+    assert int(answer.value.headers["retry-after"]) > 0
+    expect(page.get_by_role("alert")).to_have_text("Too many sign-in attempts. Try again in 15 minutes.")
+    assert "mentorflow_session" not in {c["name"] for c in page.context.cookies()}

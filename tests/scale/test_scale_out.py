@@ -60,6 +60,7 @@ from tests.engine.harness import (
     free_port,
     wait_until,
 )
+from tests.support import mint_token
 
 pytestmark = [pytest.mark.engine, pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]
 
@@ -242,8 +243,6 @@ class Pair:
 
 
 def make_pairs(db: Engine, count: int) -> list[Pair]:
-    from api.tokens import issue_token
-
     settings = get_settings()
     now = datetime.now(UTC)
     pairs = []
@@ -264,8 +263,8 @@ def make_pairs(db: Engine, count: int) -> list[Pair]:
                 Pair(
                     ids[0],
                     ids[1],
-                    {"Authorization": f"Bearer {issue_token(settings, ids[0], now=now)}"},
-                    {"Authorization": f"Bearer {issue_token(settings, ids[1], now=now)}"},
+                    {"Authorization": f"Bearer {mint_token(db, settings, ids[0], now=now)}"},
+                    {"Authorization": f"Bearer {mint_token(db, settings, ids[1], now=now)}"},
                     f"scale-mentee-{n}@example.org",
                     f"scale-mentor-{n}@example.org",
                 )
