@@ -99,3 +99,8 @@ class Event(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     occurred_at: Mapped[datetime]
+    # a consequence that failed: how often, the last error, and when it was given up
+    # (services.handling.note_failure); the mentorship's later events go on without it
+    failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    set_aside_at: Mapped[datetime | None] = mapped_column(default=None)

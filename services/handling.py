@@ -115,6 +115,40 @@ def take_next_event(session: Session, mentorship_id: int) -> Event | None:
     return event
 
 
+#: A consequence that failed this often is given up: set aside for operators, with its error.
+SET_ASIDE_AFTER = 3
+_ERROR_LENGTH = 2000
+
+
+def note_failure(session: Session, mentorship_id: int, seq: int, *, error: str, now: datetime) -> bool:
+    """Count a failed try at event ``seq``'s consequences; after ``SET_ASIDE_AFTER`` tries the
+    event is set aside and the cursor moves past it, so later events go on. Returns whether it
+    was set aside. (The failed try's own transaction was rolled back: nothing of it remains.)"""
+    mentorship = load_mentorship(session, mentorship_id, lock=True)
+    event = session.scalar(select(Event).where(Event.mentorship_id == mentorship_id, Event.seq == seq))
+    if mentorship is None or event is None or mentorship.processed_seq >= seq:
+        return False  # someone else handled it meanwhile
+    event.failures += 1
+    event.last_error = error[:_ERROR_LENGTH]
+    if event.failures < SET_ASIDE_AFTER:
+        return False
+    event.set_aside_at = now
+    mentorship.processed_seq = seq
+    return True
+
+
+def set_aside_events(session: Session, *, limit: int = 200) -> list[Event]:
+    """Events whose consequences were given up, newest first: for operators to look into."""
+    return list(
+        session.scalars(
+            select(Event)
+            .where(Event.set_aside_at.is_not(None))
+            .order_by(Event.set_aside_at.desc())
+            .limit(limit)
+        )
+    )
+
+
 def has_unhandled_events(session: Session, mentorship_id: int) -> bool:
     found = session.scalar(
         select(Mentorship.id).where(

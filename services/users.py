@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import OPEN_STAGES, Mentorship, Profile, Role, User, UserRole
+from services import sign_ins
 from services.errors import Conflict, Forbidden, Invalid, NotFound
 from services.i18n import _
 from services.passwords import hash_password, needs_rehash, verify_password
@@ -83,6 +84,31 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
 
 def get_user(session: Session, user_id: int) -> User | None:
     return session.get(User, user_id)
+
+
+def deactivate(session: Session, operator: User, user_id: int, *, now: datetime) -> User:
+    """An operator stops a person: their sign-ins end at once and they cannot sign in again
+    until reactivated. Their mentorships, certificates and history stay as they are."""
+    user = _someone_else(session, operator, user_id)
+    if user.deactivated_at is None:
+        user.deactivated_at = now
+    sign_ins.end_all(session, user.id, now=now)
+    return user
+
+
+def reactivate(session: Session, operator: User, user_id: int) -> User:
+    user = _someone_else(session, operator, user_id)
+    user.deactivated_at = None
+    return user
+
+
+def _someone_else(session: Session, operator: User, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("No such user."))
+    if user.id == operator.id:
+        raise Conflict(_("Operators cannot deactivate or reactivate themselves."))
+    return user
 
 
 def require_role(user: User, role: Role) -> None:

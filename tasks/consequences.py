@@ -76,15 +76,36 @@ def _handle_waiting(mentorship_id: int, token: str) -> int:
     handled = 0
     while True:
         now = _now()
-        with session_scope() as session:
-            if not handling.claim(session, mentorship_id, token=token, now=now):
-                return handled  # our lease ran out and another handler took over
-            event = handling.take_next_event(session, mentorship_id)
-            if event is None:
-                return handled
-            mails = consequences.apply(session, event, secret_key=settings.secret_key, now=now)
-            enqueue_mails(session, mails, settings=settings, now=now)
+        seq: int | None = None
+        try:
+            with session_scope() as session:
+                if not handling.claim(session, mentorship_id, token=token, now=now):
+                    return handled  # our lease ran out and another handler took over
+                event = handling.take_next_event(session, mentorship_id)
+                if event is None:
+                    return handled
+                seq = event.seq
+                mails = consequences.apply(session, event, secret_key=settings.secret_key, now=now)
+                enqueue_mails(session, mails, settings=settings, now=now)
+        except Exception as error:
+            if seq is None or not _set_aside(mentorship_id, seq, error, now=now):
+                raise  # Prefect tries the task again (retry_delay_seconds)
+            continue
         handled += 1
+
+
+def _set_aside(mentorship_id: int, seq: int, error: Exception, *, now: datetime) -> bool:
+    """Count the failure; True if the event is now set aside and the next one may follow."""
+    with session_scope() as session:
+        given_up = handling.note_failure(
+            session, mentorship_id, seq, error=f"{type(error).__name__}: {error}", now=now
+        )
+    if given_up:
+        log.error(
+            "mentorship %s: event %s set aside after %d failed tries (%s: %s); later events go on",
+            mentorship_id, seq, handling.SET_ASIDE_AFTER, type(error).__name__, error,
+        )  # fmt: skip
+    return given_up
 
 
 def _send_mail_of(mentorship_id: int) -> None:

@@ -39,6 +39,21 @@ def create_user(body: UserCreate, _operator: Operator, write: WriteDep) -> UserR
     return write.done(UserRead.of(user), status_code=201)
 
 
+@router.post("/admin/users/{user_id}/deactivate", responses=problems(403, 404, 409))
+def deactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
+    """Stop a person: every sign-in of theirs ends at once, and they cannot sign in again
+    until reactivated. Their mentorships, certificates and history stay."""
+    user = users.deactivate(write.session, operator, user_id, now=write.now)
+    return write.done(UserRead.of(user))
+
+
+@router.post("/admin/users/{user_id}/reactivate", responses=problems(403, 404, 409))
+def reactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
+    """Let a deactivated person sign in again (with their password; old sessions stay ended)."""
+    user = users.reactivate(write.session, operator, user_id)
+    return write.done(UserRead.of(user))
+
+
 @router.get("/me", responses=problems())
 def me(user: CurrentUser) -> UserRead:
     return UserRead.of(user)

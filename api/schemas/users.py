@@ -45,6 +45,7 @@ class UserRead(Output):
     locale: str
     timezone: str
     profile: ProfileRead
+    deactivated_at: datetime | None = None
 
     @classmethod
     def of(cls, user: User) -> UserRead:
@@ -57,6 +58,7 @@ class UserRead(Output):
             roles=roles,
             locale=user.locale,
             timezone=user.timezone,
+            deactivated_at=user.deactivated_at,
             profile=ProfileRead(
                 bio=p.bio,
                 mentee=MenteeProfile(goals=p.mentee_goals, topics=p.mentee_topics)

@@ -238,7 +238,7 @@ class Operation:
         return f"{self.method} {self.path}"
 
 
-_ID_NAMES = ("mentorship_id", "meeting_id", "notification_id", "certificate_id")
+_ID_NAMES = ("mentorship_id", "meeting_id", "notification_id", "certificate_id", "user_id")
 _AT = "2030-01-01T10:00:00+00:00"
 
 CONTRACT: list[Operation] = [
@@ -288,4 +288,8 @@ CONTRACT: list[Operation] = [
 # Beyond the contract, but behind the same sign-in.
 EXTRA: list[Operation] = [
     Operation("POST", "/api/mentorships/{mentorship_id}/feedback", {"rating": 4, "comment": ""}),
+    Operation("POST", "/api/auth/logout"),
+    Operation("POST", "/api/auth/password", {"current_password": "a", "new_password": "long enough"}),
+    Operation("POST", "/api/admin/users/{user_id}/deactivate"),
+    Operation("POST", "/api/admin/users/{user_id}/reactivate"),
 ]

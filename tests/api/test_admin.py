@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from models import Mentorship
+from services import handling
+from services.events import append_event
 from tests.api.helpers import Flow, invalid, problem
 from tests.support import Clock, People, Person
 
@@ -98,3 +103,36 @@ def test_only_operators(client: TestClient, people: People, role: str) -> None:
     person = people.mentee() if role == "mentee" else people.mentor()
     for url in ("/api/admin/mentorships", "/api/admin/stats", "/api/admin/mentorships?stage=intro"):
         problem(client.get(url, headers=person.auth), 403, detail="operator")
+
+
+def test_set_aside_events_are_listed_for_operators_only(
+    client: TestClient, operator: Person, flow: Flow, db: Engine, clock: Clock
+) -> None:
+    """An event whose consequences failed three times is listed with its last error; one that
+    failed twice is still being tried and is not."""
+    given_up, retrying = flow.pair("intro"), flow.pair("intro")
+    with Session(db) as s:
+        for pair, tries in ((given_up, 3), (retrying, 2)):
+            mentorship = s.get_one(Mentorship, pair.id)
+            event = append_event(s, mentorship, "meeting.proposed", actor_id=None, now=clock.now)
+            s.flush()
+            for n in range(tries):
+                handling.note_failure(
+                    s, pair.id, event.seq, error=f"KeyError: 'meeting_id' ({n})", now=clock.now
+                )
+        s.commit()
+
+    r = client.get("/api/admin/set-aside", headers=operator.auth)
+
+    assert r.status_code == 200, r.text
+    [listed] = r.json()
+    assert listed["mentorship_id"] == given_up.id
+    assert (listed["type"], listed["failures"], listed["error"]) == (
+        "meeting.proposed",
+        3,
+        "KeyError: 'meeting_id' (2)",
+    )
+    problem(client.get("/api/admin/set-aside", headers=given_up.mentee.auth), 403)
+    with Session(db) as s:
+        assert s.get_one(Mentorship, given_up.id).processed_seq == s.get_one(Mentorship, given_up.id).last_seq
+        assert s.get_one(Mentorship, retrying.id).processed_seq < s.get_one(Mentorship, retrying.id).last_seq

@@ -158,3 +158,33 @@ def test_the_budget_comes_back_when_the_window_moves_on(
         problem(refused, 429)
         time.sleep(int(refused.headers["retry-after"]) + 0.2)
         assert sign_in(client, mentee.email, mentee.password).status_code == 200
+
+
+# --- deactivation by an operator -----------------------------------------------------------------
+
+
+def test_a_deactivated_person_is_signed_out_at_once_and_cannot_sign_in(
+    client: TestClient, people: People
+) -> None:
+    operator, mentor = people.operator(), people.mentor()
+    session = bearer(sign_in(client, mentor.email, mentor.password))
+
+    r = client.post(f"/api/admin/users/{mentor.id}/deactivate", headers=operator.auth)
+
+    assert r.status_code == 200, r.text
+    assert r.json()["deactivated_at"] is not None
+    problem(client.get("/api/me", headers=session), 401)
+    problem(sign_in(client, mentor.email, mentor.password), 401, detail="wrong email or password")
+
+    assert client.post(f"/api/admin/users/{mentor.id}/reactivate", headers=operator.auth).status_code == 200
+    problem(client.get("/api/me", headers=session), 401)  # ended sessions stay ended
+    assert sign_in(client, mentor.email, mentor.password).status_code == 200
+
+
+def test_only_operators_deactivate_and_never_themselves(client: TestClient, people: People) -> None:
+    operator, mentee, mentor = people.operator(), people.mentee(), people.mentor()
+    problem(client.post(f"/api/admin/users/{mentor.id}/deactivate", headers=mentee.auth), 403)
+    problem(client.post(f"/api/admin/users/{operator.id}/deactivate", headers=operator.auth), 409)
+    problem(client.post("/api/admin/users/999999/deactivate", headers=operator.auth), 404)
+    assert client.get("/api/me", headers=mentor.auth).json()["deactivated_at"] is None
+    assert client.get("/api/me", headers=operator.auth).status_code == 200

@@ -22,8 +22,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from flows.lifecycle import ENDINGS
-from models import Achievement, Certificate, OutgoingEmail, Stage
+from models import Achievement, Certificate, Mentorship, OutgoingEmail, Stage
+from services import handling
 from services.engine_state import run_name
+from services.events import append_event
 from tests.engine.conftest import RunnerControl
 from tests.engine.harness import Mailbox, PrefectServer, wait_until
 from tests.engine.runs import (
@@ -235,6 +237,34 @@ def test_consequences_wait_for_a_task_worker_and_happen_once_it_is_back(
     finally:
         task_worker.start()
     wait_until(lambda: caught_up(walk), timeout=60, what="the backlog")
+    assert_each_mail_once(mailbox, walk, app_db)
+
+
+def test_a_consequence_that_keeps_failing_is_set_aside_and_later_events_go_on(
+    runner: RunnerControl, task_worker: RunnerControl, app_db: Engine, mailbox: Mailbox
+) -> None:
+    """One event whose consequences raise on every try (a stand-in for a bug, or data no
+    template can show) is tried three times, then set aside with its error; the facts after it
+    have their consequences as if it were not there."""
+    walk = started(Walk(app_db))
+    with Session(app_db) as s:
+        mentorship = s.get_one(Mentorship, walk.mentorship_id)
+        append_event(s, mentorship, "meeting.proposed", actor_id=walk.mentee_id, now=walk.clock.now)
+        s.commit()
+    walk.tell_engine()
+    walk.save_draft()
+    walk.submit()
+
+    wait_until(lambda: caught_up(walk), timeout=90, what="the events after the bad one")
+
+    with Session(app_db) as s:
+        [bad] = handling.set_aside_events(s)
+        later = s.scalars(select(OutgoingEmail.kind).where(OutgoingEmail.mentorship_id == walk.mentorship_id))
+        kinds = set(later)
+    assert (bad.mentorship_id, bad.type, bad.failures) == (walk.mentorship_id, "meeting.proposed", 3)
+    assert bad.last_error is not None
+    assert bad.last_error.startswith("KeyError")
+    assert "agreement_submitted" in kinds  # the fact after it had its mail
     assert_each_mail_once(mailbox, walk, app_db)
 
 

@@ -259,6 +259,7 @@ def make_pairs(db: Engine, count: int) -> list[Pair]:
                     now=now,
                 )
                 ids.append(user.id)
+            s.commit()  # the sign-ins below are begun in a session of their own
             pairs.append(
                 Pair(
                     ids[0],
@@ -269,7 +270,6 @@ def make_pairs(db: Engine, count: int) -> list[Pair]:
                     f"scale-mentor-{n}@example.org",
                 )
             )
-        s.commit()
     return pairs
 
 
