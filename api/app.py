@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sqlalchemy import Engine
 
 from api.deps import IdempotentReplay
+from api.docs import install_docs
 from api.portal import router as portal_router
 from api.problems import install_problem_handlers
 from api.routers import (
@@ -51,6 +52,8 @@ def create_app(
         version="0.1.0",
         description="Mentoring programs end to end: requests, agreements, meetings, feedback, "
         "certificates. Errors are `application/problem+json` (RFC 9457).",
+        docs_url=None,  # api/docs.py serves Swagger UI from our own origin
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
@@ -75,4 +78,5 @@ def create_app(
     app.include_router(feedback_form.router)
     app.include_router(portal_router)
     app.include_router(health.router)
+    install_docs(app)
     return app

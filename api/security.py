@@ -4,7 +4,8 @@
   sniffing, no framing, no referrer beyond our origin, and a Content-Security-Policy. The
   pages load nothing from elsewhere and run no script, so theirs allows only inline styles
   (the layout's) and forms posting back to us; everything else gets ``default-src 'none'``.
-  ``/docs`` (Swagger UI, which FastAPI loads from a CDN) keeps the headers but not a CSP.
+  ``/docs`` (Swagger UI, served from our origin by ``api/docs.py``) sets its own CSP, which
+  lets its scripts run.
 - **A size limit on request bodies**: a body larger than ``MAX_BODY_BYTES`` is refused with
   413 before it is read whole (a 100 MB profile was parsed into memory before).
 """
@@ -30,8 +31,6 @@ PAGE_POLICY = (
     b"frame-ancestors 'none'; base-uri 'none'"
 )
 OTHER_POLICY = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-#: FastAPI's API docs load Swagger UI and ReDoc from a CDN: no CSP there (see the module note).
-WITHOUT_POLICY = ("/docs", "/redoc")
 
 
 class SecurityMiddleware:
@@ -50,7 +49,6 @@ class SecurityMiddleware:
         if declared is not None and declared > self.max_body_bytes:
             await _too_large(send, self.max_body_bytes)
             return
-        path: str = scope.get("path", "")
         received = 0
         refused = False
 
@@ -74,7 +72,7 @@ class SecurityMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in HEADERS if n not in present]
-                if b"content-security-policy" not in present and not path.startswith(WITHOUT_POLICY):
+                if b"content-security-policy" not in present:  # /docs brings its own
                     html = any(
                         n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers
                     )

@@ -28,6 +28,7 @@ class User(Base):
     timezone: Mapped[str] = mapped_column(String(60), default="Europe/Berlin")
     created_at: Mapped[datetime]
     deactivated_at: Mapped[datetime | None] = mapped_column(default=None)  # signs in no more
+    erased_at: Mapped[datetime | None] = mapped_column(default=None)  # services/personal_data.py
 
     roles: Mapped[list[UserRole]] = relationship(
         back_populates="user", lazy="selectin", cascade="all, delete-orphan"

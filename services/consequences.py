@@ -270,7 +270,13 @@ def _meeting_held(d: _Decision) -> None:
     meeting = d.meeting_params()
     for user_id in d.both:
         d.achieve(user_id, "meeting_held", meeting_id=meeting_id)
-        link = feedback_path(d.secret_key, target="meeting", target_id=meeting_id, user_id=user_id)
+        link = feedback_path(
+            d.secret_key,
+            target="meeting",
+            target_id=meeting_id,
+            user_id=user_id,
+            requested_at=d.event.occurred_at,
+        )
         d.notify(user_id, "feedback_request", mail=False, **meeting)
         d.mail(user_id, "feedback_request", **{**meeting, "path": link})
     held = d.payload.get("held_count") or held_meetings(d.session, d.mentorship.id)

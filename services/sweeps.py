@@ -69,7 +69,9 @@ def inactivity_feedback_requests(
         period = inactivity_period(mentorship, now=now, inactivity_after=inactivity_after)
         since = int(mentorship.last_activity_at.timestamp())
         for user_id in (mentorship.mentee_id, mentorship.mentor_id):
-            link = feedback_path(secret_key, target="mentorship", target_id=mentorship.id, user_id=user_id)
+            link = feedback_path(
+                secret_key, target="mentorship", target_id=mentorship.id, user_id=user_id, requested_at=now
+            )
             add_notice(
                 out,
                 mentorship,

@@ -68,11 +68,16 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def confirm_password(user: User, password: str, *, field: str = "password") -> None:
+    """A step that needs the person's password again (a change of it, erasure)."""
+    if not verify_password(user.password_hash, password):
+        raise Invalid(_("That is not your current password."), loc=("body", field))
+
+
 def change_password(session: Session, user: User, *, current: str, new: str) -> None:
     """Set a new password for ``user``, who must know the current one (the caller ends their
     sign-ins: ``services.sign_ins.end_all``)."""
-    if not verify_password(user.password_hash, current):
-        raise Invalid(_("That is not your current password."), loc=("body", "current_password"))
+    confirm_password(user, current, field="current_password")
     if len(new) < MIN_PASSWORD_LENGTH:
         raise Invalid(
             _("A password needs at least {count} characters."),
@@ -89,7 +94,7 @@ def get_user(session: Session, user_id: int) -> User | None:
 def deactivate(session: Session, operator: User, user_id: int, *, now: datetime) -> User:
     """An operator stops a person: their sign-ins end at once and they cannot sign in again
     until reactivated. Their mentorships, certificates and history stay as they are."""
-    user = _someone_else(session, operator, user_id)
+    user = someone_else(session, operator, user_id)
     if user.deactivated_at is None:
         user.deactivated_at = now
     sign_ins.end_all(session, user.id, now=now)
@@ -97,17 +102,20 @@ def deactivate(session: Session, operator: User, user_id: int, *, now: datetime)
 
 
 def reactivate(session: Session, operator: User, user_id: int) -> User:
-    user = _someone_else(session, operator, user_id)
+    user = someone_else(session, operator, user_id)
+    if user.erased_at is not None:
+        raise Conflict(_("This person's data was erased; they cannot come back."))
     user.deactivated_at = None
     return user
 
 
-def _someone_else(session: Session, operator: User, user_id: int) -> User:
+def someone_else(session: Session, operator: User, user_id: int) -> User:
+    """The person an operator acts on (deactivate, reactivate, erase): never themself."""
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(_("No such user."))
     if user.id == operator.id:
-        raise Conflict(_("Operators cannot deactivate or reactivate themselves."))
+        raise Conflict(_("Operators cannot do this to their own account."))
     return user
 
 

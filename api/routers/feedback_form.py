@@ -1,12 +1,14 @@
 """The feedback form behind the signed link in a feedback-request mail (no sign-in needed).
 
 ``/portal/meetings/{id}/feedback?token=…`` rates one meeting, ``/portal/mentorships/{id}/
-feedback?token=…`` the mentorship as a whole. The token names the participant and is bound to
-that one target; the lifecycle rules still decide whether the answer is accepted.
+feedback?token=…`` the mentorship as a whole. The token names the participant, is bound to
+that one target and expires (410, with the way to the portal); the lifecycle rules still decide
+whether the answer is accepted.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
@@ -18,7 +20,7 @@ from api.templating import templates
 from models import Meeting, Mentorship, User
 from services import meetings
 from services.errors import DomainError
-from services.feedback_links import Target, verify_feedback_token
+from services.feedback_links import Target, read_feedback_token
 from services.i18n import _, translate
 
 router = APIRouter(prefix="/portal", tags=["portal"], include_in_schema=False)
@@ -29,9 +31,22 @@ def _page(request: Request, status: int = 200, **context: Any) -> HTMLResponse:
     return templates.TemplateResponse(request, "feedback.html", context, status_code=status)
 
 
-def _holder(session: SessionDep, secret: str, token: str, target: Target, target_id: int) -> User | None:
-    user_id = verify_feedback_token(secret, token, target=target, target_id=target_id)
-    return None if user_id is None else session.get(User, user_id)
+class _Refused(Exception):  # noqa: N818 - a signal, answered with a page
+    def __init__(self, status: int, **context: bool) -> None:
+        self.status, self.context = status, context
+
+
+def _holder(
+    session: SessionDep, secret: str, token: str, target: Target, target_id: int, now: datetime
+) -> User:
+    """The link's participant; ``_Refused`` (404, or 410 once it expired) for any other link."""
+    link = read_feedback_token(secret, token, target=target, target_id=target_id)
+    user = None if link is None else session.get(User, link.user_id)
+    if link is None or user is None:
+        raise _Refused(404, invalid=True)
+    if link.expired(now):
+        raise _Refused(410, expired=True)
+    return user
 
 
 def _subject(session: SessionDep, target: Target, target_id: int) -> tuple[Mentorship | None, Meeting | None]:
@@ -42,11 +57,14 @@ def _subject(session: SessionDep, target: Target, target_id: int) -> tuple[Mento
 
 
 def _show(
-    request: Request, session: SessionDep, secret: str, target: Target, target_id: int, token: str
+    request: Request, session: SessionDep, secret: str, now: Now, target: Target, target_id: int, token: str
 ) -> HTMLResponse:
-    user = _holder(session, secret, token, target, target_id)
+    try:
+        user = _holder(session, secret, token, target, target_id, now)
+    except _Refused as refused:
+        return _page(request, refused.status, **refused.context)
     mentorship, meeting = _subject(session, target, target_id)
-    if user is None or mentorship is None:
+    if mentorship is None:
         return _page(request, 404, invalid=True)
     return _page(request, user=user, mentorship=mentorship, meeting=meeting, token=token)
 
@@ -62,9 +80,12 @@ def _answer(
     rating: int,
     comment: str,
 ) -> HTMLResponse:
-    user = _holder(session, secret, token, target, target_id)
+    try:
+        user = _holder(session, secret, token, target, target_id, now)
+    except _Refused as refused:
+        return _page(request, refused.status, **refused.context)
     mentorship, meeting = _subject(session, target, target_id)
-    if user is None or mentorship is None:
+    if mentorship is None:
         return _page(request, 404, invalid=True)
     context: dict[str, Any] = {"user": user, "mentorship": mentorship, "meeting": meeting, "token": token}
     if not 1 <= rating <= 5:
@@ -99,8 +120,9 @@ def feedback_form(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
+    now: Now,
 ) -> HTMLResponse:
-    return _show(request, session, settings.secret_key, TARGETS[collection], target_id, token)
+    return _show(request, session, settings.secret_key, now, TARGETS[collection], target_id, token)
 
 
 @router.post("/{collection}/{target_id}/feedback", response_class=HTMLResponse)

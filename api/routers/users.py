@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, Operator, SessionDep, WriteDep
+from api.deps import CurrentUser, Now, Operator, SessionDep, Throttle, WriteDep, client_address
 from api.problems import problems
 from api.schemas.users import (
     AchievementRead,
+    ErasureRequest,
     EventRead,
     MentorRead,
     NotificationRead,
@@ -18,7 +21,7 @@ from api.schemas.users import (
     UserCreate,
     UserRead,
 )
-from services import catalogue, notices, reports, users
+from services import catalogue, notices, personal_data, reports, users
 from services.errors import NotFound
 from services.i18n import _
 
@@ -52,6 +55,41 @@ def reactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRe
     """Let a deactivated person sign in again (with their password; old sessions stay ended)."""
     user = users.reactivate(write.session, operator, user_id)
     return write.done(UserRead.of(user))
+
+
+@router.post("/admin/users/{user_id}/erase", responses=problems(403, 404, 409))
+def erase_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
+    """Erase a person's data on their request (see ``GET /api/me/export`` first): what only
+    they wrote or what identifies them goes; the shared record of their mentorships stays."""
+    user = users.someone_else(write.session, operator, user_id)
+    personal_data.erase(write.session, user, now=write.now)
+    return write.done(UserRead.of(user))
+
+
+@router.get("/me/export", responses=problems())
+def export_my_data(user: CurrentUser, session: SessionDep, now: Now) -> JSONResponse:
+    """Everything stored about you, or written by you, as one JSON file."""
+    body = jsonable_encoder(personal_data.export(session, user, now=now))
+    disposition = f'attachment; filename="mentorflow-my-data-{now:%Y-%m-%d}.json"'
+    return JSONResponse(body, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+
+
+@router.post("/me/erase", status_code=204, responses=problems(409, 422, 429))
+def erase_my_data(
+    request: Request,
+    body: ErasureRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    throttle: Throttle,
+    now: Now,
+) -> Response:
+    """Erase your data (your password confirms it): you are signed out everywhere, and what
+    only you wrote or what identifies you is gone. Not while a mentorship is under way."""
+    throttle.attempt(user.email, client_address(request))
+    users.confirm_password(user, body.password)
+    personal_data.erase(session, user, now=now)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/me", responses=problems())

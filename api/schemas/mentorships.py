@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import AliasChoices, AwareDatetime, Field, ValidationInfo, field_validator
 
-from api.schemas.common import Input, Output, PersonRef
+from api.schemas.common import Input, Output, PersonRef, TopicName
 from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
 from services.agreements import AgreementTerms
 from services.i18n import SOURCE_LANGUAGE, translate
@@ -137,7 +137,7 @@ class MeetingCreate(Input):
     mode: MeetingMode
     location: str = Field(default="", max_length=500)
     agenda: str = Field(default="", max_length=4000)
-    topics: list[str] = Field(default_factory=list, max_length=20)
+    topics: list[TopicName] = Field(default_factory=list, max_length=20)
     is_final: bool = False
 
     def plan(self) -> MeetingPlan:

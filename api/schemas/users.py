@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, EmailStr, Field
 
-from api.schemas.common import Input, Output
+from api.schemas.common import Input, Output, TopicName
 from models import Role, User
 
 Topics = list[str]
@@ -73,12 +73,12 @@ class UserRead(Output):
 
 class MenteeProfileUpdate(Input):
     goals: str | None = Field(default=None, max_length=4000)
-    topics: list[str] | None = Field(default=None, max_length=30)
+    topics: list[TopicName] | None = Field(default=None, max_length=30)
 
 
 class MentorProfileUpdate(Input):
     offer: str | None = Field(default=None, max_length=4000)
-    topics: list[str] | None = Field(default=None, max_length=30)
+    topics: list[TopicName] | None = Field(default=None, max_length=30)
     capacity: int | None = Field(default=None, ge=0, le=50)
 
 
@@ -136,6 +136,12 @@ class PasswordChange(Input):
 
     current_password: str = Field(max_length=200)
     new_password: str = Field(max_length=200)
+
+
+class ErasureRequest(Input):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    password: str = Field(max_length=200)
 
 
 class TokenRead(Output):

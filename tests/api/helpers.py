@@ -292,4 +292,8 @@ EXTRA: list[Operation] = [
     Operation("POST", "/api/auth/password", {"current_password": "a", "new_password": "long enough"}),
     Operation("POST", "/api/admin/users/{user_id}/deactivate"),
     Operation("POST", "/api/admin/users/{user_id}/reactivate"),
+    Operation("POST", "/api/admin/users/{user_id}/erase"),
+    Operation("GET", "/api/admin/set-aside"),
+    Operation("GET", "/api/me/export"),
+    Operation("POST", "/api/me/erase", {"password": "long enough"}),
 ]

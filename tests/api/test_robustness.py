@@ -146,3 +146,30 @@ def test_an_agreement_period_beyond_the_bounds_is_refused(
     assert flow.state(p) == before
     ok = {"period_start": today.isoformat(), "period_end": (today + timedelta(days=5 * 365)).isoformat()}
     assert client.put(f"{p.url}/agreement", json={**TERMS, **ok}, headers=p.mentee.auth).status_code == 200
+
+
+def test_every_topic_in_a_list_has_a_size_limit(client: TestClient, people: People, flow: Flow) -> None:
+    """30 topics of 100,000 characters each used to be stored (over 1 MB is a 413 now, and
+    inside it each topic is 200 characters at most)."""
+    mentee, mentor = people.mentee(), people.mentor()
+    huge = ["x" * 100_000] * 9
+    before = client.get("/api/me", headers=mentee.auth).json()
+    invalid(
+        client.put("/api/me/profile", headers=mentee.auth, json={"mentee": {"topics": huge}}),
+        "mentee.topics.0",
+    )
+    invalid(
+        client.put("/api/me/profile", headers=mentor.auth, json={"mentor": {"topics": ["ok", "y" * 201]}}),
+        "mentor.topics.1",
+    )
+    assert client.get("/api/me", headers=mentee.auth).json() == before
+    fine = client.put("/api/me/profile", headers=mentee.auth, json={"mentee": {"topics": ["z" * 200]}})
+    assert fine.status_code == 200, fine.text
+
+    p = flow.pair("intro")
+    state = flow.state(p)
+    r = client.post(
+        f"{p.url}/meetings", headers=p.mentee.auth, json=meeting_body(flow.clock, topics=["t" * 201])
+    )
+    invalid(r, "topics.0")
+    assert flow.state(p) == state

@@ -36,11 +36,16 @@ def test_json_pdf_calendar_and_pages_all_carry_the_headers(client: TestClient, f
         assert_protected(r.headers, page=True)
 
 
-def test_docs_keep_the_headers_but_may_load_swagger(client: TestClient) -> None:
+def test_the_docs_page_allows_only_its_own_scripts(client: TestClient) -> None:
     r = client.get("/docs")
     assert r.status_code == 200
     assert r.headers["x-content-type-options"] == "nosniff"
-    assert "content-security-policy" not in r.headers
+    policy = r.headers["content-security-policy"]
+    assert "script-src 'self' 'sha256-" in policy
+    assert "unsafe-inline" not in policy.split("script-src", 1)[1].split(";", 1)[0]
+    assert "http" not in policy  # no other origin
+    assert "cdn" not in r.text
+    assert client.get("/redoc").status_code == 404  # one docs page, not two
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["with Content-Length", "chunked"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import Engine, select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Achievement, Mentorship, Notification, OutgoingEmail, Stage
 from models.settings import Settings
-from services.feedback_links import feedback_token, verify_feedback_token
+from services.feedback_links import LINK_LIFETIME, Target, feedback_token, verify_feedback_token
 from tasks.mail import send_pending_mail
 from tests.consequences.support import BASE_URL, Inbox, Pair, count, outbox
 
@@ -136,6 +137,11 @@ def test_feedback_request_after_a_held_meeting_carries_a_signed_link(
     send_pending_mail.fn()
 
     secret = app_settings.secret_key
+    now = pair.clock.now
+
+    def holder(token: str, *, target: Target, target_id: int, now: datetime = now) -> int | None:
+        return verify_feedback_token(secret, token, target=target, target_id=target_id, now=now)
+
     for user_id, address in ((pair.mentee_id, "mia@"), (pair.mentor_id, "max@")):
         (mail,) = [m for m in inbox.to(address) if m["X-Mentorflow-Kind"] == "feedback_request"]
         text = mail.get_body(preferencelist=("plain",))
@@ -149,22 +155,28 @@ def test_feedback_request_after_a_held_meeting_carries_a_signed_link(
         (token,) = parse_qs(link.query)["token"]
         assert found.group(0) in html.get_content()
 
-        assert verify_feedback_token(secret, token, target="meeting", target_id=meeting_id) == user_id
+        assert holder(token, target="meeting", target_id=meeting_id) == user_id
         # tampering with any part, or using it elsewhere, is refused
         other_user = pair.mentor_id if user_id == pair.mentee_id else pair.mentee_id
         forged_user = f"{other_user}.{token.partition('.')[2]}"
         forged_signature = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
         for bad in (forged_user, forged_signature, "", "garbage", f"{user_id}."):
-            assert verify_feedback_token(secret, bad, target="meeting", target_id=meeting_id) is None
-        assert verify_feedback_token(secret, token, target="meeting", target_id=meeting_id + 1) is None
-        assert verify_feedback_token(secret, token, target="mentorship", target_id=meeting_id) is None
-        assert verify_feedback_token("another-secret", token, target="meeting", target_id=meeting_id) is None
+            assert holder(bad, target="meeting", target_id=meeting_id) is None
+        assert holder(token, target="meeting", target_id=meeting_id + 1) is None
+        assert holder(token, target="mentorship", target_id=meeting_id) is None
+        assert (
+            verify_feedback_token("another-secret", token, target="meeting", target_id=meeting_id, now=now)
+            is None
+        )
+        # and it works for 60 days after the meeting was held, then no more
+        later = now + LINK_LIFETIME
+        assert holder(token, target="meeting", target_id=meeting_id, now=later) is None
 
     assert achievements(pair.engine, pair.mentee_id)["meeting_held"] == 1
     assert achievements(pair.engine, pair.mentor_id)["meeting_held"] == 1
-    assert feedback_token(secret, target="meeting", target_id=1, user_id=2) != feedback_token(
-        secret, target="meeting", target_id=2, user_id=1
-    )
+    assert feedback_token(
+        secret, target="meeting", target_id=1, user_id=2, requested_at=now
+    ) != feedback_token(secret, target="meeting", target_id=2, user_id=1, requested_at=now)
 
 
 def test_milestones_and_completion(pair: Pair, inbox: Inbox) -> None:

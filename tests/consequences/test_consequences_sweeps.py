@@ -70,7 +70,11 @@ def test_inactivity_feedback_request_once_per_period_of_quiet(
         assert int(link.group(1)) == pair.mentorship_id
         assert (
             verify_feedback_token(
-                app_settings.secret_key, link.group(2), target="mentorship", target_id=pair.mentorship_id
+                app_settings.secret_key,
+                link.group(2),
+                target="mentorship",
+                target_id=pair.mentorship_id,
+                now=pair.clock.now,
             )
             == user_id
         )

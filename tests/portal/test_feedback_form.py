@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
@@ -22,9 +24,13 @@ def held(db: Engine, clock: Clock, people: People) -> tuple[Journey, int]:
     return journey, meeting_id
 
 
-def link(settings: Settings, live_url: str, meeting_id: int, user_id: int) -> str:
+def link(settings: Settings, live_url: str, meeting_id: int, user_id: int, requested_at: datetime) -> str:
     return live_url + feedback_path(
-        settings.secret_key, target="meeting", target_id=meeting_id, user_id=user_id
+        settings.secret_key,
+        target="meeting",
+        target_id=meeting_id,
+        user_id=user_id,
+        requested_at=requested_at,
     )
 
 
@@ -32,7 +38,7 @@ def test_a_participant_rates_a_meeting_from_the_mail_link(
     page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine, woken: list[int]
 ) -> None:
     journey, meeting_id = held
-    page.goto(link(settings, live_url, meeting_id, journey.mentee_id))
+    page.goto(link(settings, live_url, meeting_id, journey.mentee_id, journey.clock.now))
     expect(page.get_by_role("heading")).to_have_text("Your feedback")
     expect(page.get_by_text("Tara Mentee & Mira Mentor")).to_be_visible()
     page.get_by_label("4").check()
@@ -49,7 +55,7 @@ def test_a_participant_rates_a_meeting_from_the_mail_link(
     assert woken == [journey.mentorship_id]
 
     # the same link again: the rules refuse a second answer, and say so
-    page.goto(link(settings, live_url, meeting_id, journey.mentee_id))
+    page.goto(link(settings, live_url, meeting_id, journey.mentee_id, journey.clock.now))
     page.get_by_label("5").check()
     page.get_by_role("button", name="Send feedback").click()
     expect(page.get_by_role("alert")).to_contain_text("You already gave feedback on this meeting.")
@@ -61,7 +67,7 @@ def test_a_tampered_link_is_refused(
     page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine
 ) -> None:
     journey, meeting_id = held
-    forged = link(settings, live_url, meeting_id, journey.mentee_id).replace(
+    forged = link(settings, live_url, meeting_id, journey.mentee_id, journey.clock.now).replace(
         f"token={journey.mentee_id}.", f"token={journey.mentor_id}."
     )
     response = page.goto(forged)
@@ -77,7 +83,11 @@ def test_a_participant_rates_the_mentorship_from_an_inactivity_mail(
 ) -> None:
     journey, _meeting_id = held
     path = feedback_path(
-        settings.secret_key, target="mentorship", target_id=journey.mentorship_id, user_id=journey.mentor_id
+        settings.secret_key,
+        target="mentorship",
+        target_id=journey.mentorship_id,
+        user_id=journey.mentor_id,
+        requested_at=journey.clock.now,
     )
     page.goto(live_url + path)
     expect(page.get_by_text("How is your mentorship going?")).to_be_visible()
@@ -91,3 +101,27 @@ def test_a_participant_rates_the_mentorship_from_an_inactivity_mail(
     response = page.goto(live_url + path.replace(f"/mentorships/{journey.mentorship_id}/", "/meetings/1/"))
     assert response is not None
     assert response.status == 404
+
+
+def test_a_link_works_for_sixty_days_then_sends_you_to_the_portal(
+    page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine
+) -> None:
+    journey, meeting_id = held
+    url = link(settings, live_url, meeting_id, journey.mentee_id, journey.clock.now)
+    journey.clock.advance(days=60, seconds=-1)
+    page.goto(url)
+    expect(page.get_by_role("button", name="Send feedback")).to_be_visible()
+
+    journey.clock.advance(seconds=1)
+    response = page.goto(url)
+
+    assert response is not None
+    assert response.status == 410
+    expect(page.get_by_role("alert")).to_have_text("This feedback link has expired.")
+    expect(
+        page.get_by_role("link", name="Sign in to the portal to give your feedback there.")
+    ).to_be_visible()
+    answer = page.request.post(url.split("?")[0], form={"token": url.split("token=")[1], "rating": "5"})
+    assert answer.status == 410
+    with Session(db) as s:
+        assert s.scalars(select(Feedback)).all() == []

@@ -1,0 +1,107 @@
+"""People own their data: an export of everything about them, and erasure (issue 11)."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from models import Certificate, Feedback, Meeting, Mentorship, Notification, OutgoingEmail, SignIn, User
+from tests.api.helpers import Flow, Pair, problem
+from tests.support import Clock, People
+
+
+def ended_pair(flow: Flow) -> Pair:
+    """A pair that met, rated the meeting, then ended early: a finished mentorship with history."""
+    p = flow.pair("active")
+    meeting = flow.held_meeting(p)
+    for who, rating in ((p.mentee, 5), (p.mentor, 2)):
+        flow.ok(
+            "POST",
+            f"/api/meetings/{meeting['id']}/feedback",
+            who,
+            201,
+            json={"rating": rating, "comment": f"{rating}!"},
+        )
+    flow.ok("POST", f"{p.url}/end", p.mentee, json={"reason": "moving away"})
+    return p
+
+
+def test_the_export_holds_what_is_mine_and_nothing_of_the_other_sides(client: TestClient, flow: Flow) -> None:
+    p = ended_pair(flow)
+
+    r = client.get("/api/me/export", headers=p.mentee.auth)
+
+    assert r.status_code == 200, r.text
+    assert r.headers["content-disposition"].startswith('attachment; filename="mentorflow-my-data-')
+    assert r.headers["cache-control"] == "no-store"
+    data = r.json()
+    assert data["account"]["email"] == p.mentee.email
+    [mentorship] = data["mentorships"]
+    assert (mentorship["id"], mentorship["my_role"], mentorship["stage"]) == (p.id, "mentee", "ended")
+    assert mentorship["other_participant"] == p.mentor.name
+    assert [(f["rating"], f["comment"]) for f in data["feedback_given"]] == [(5, "5!")]
+    assert data["meetings"][-1]["i_attended"] is True
+    assert [a["number"] for a in data["agreement_versions_written"]] == [1]
+    assert data["sign_ins"]
+    text = json.dumps(data)
+    assert p.mentor.email not in text  # the other side's contact data
+    assert '"2!"' not in text  # and their feedback
+
+
+def test_erasure_removes_the_person_but_keeps_the_other_sides_record(
+    client: TestClient, flow: Flow, people: People, db: Engine
+) -> None:
+    p = ended_pair(flow)
+    operator = people.operator()
+    mentee_session = p.mentee.auth
+
+    problem(client.post("/api/me/erase", headers=mentee_session, json={"password": "wrong"}), 422)
+    r = client.post("/api/me/erase", headers=mentee_session, json={"password": p.mentee.password})
+
+    assert r.status_code == 204, r.text
+    problem(client.get("/api/me", headers=mentee_session), 401)
+    problem(
+        client.post("/api/auth/token", data={"username": p.mentee.email, "password": p.mentee.password}), 401
+    )
+    with Session(db) as s:
+        erased = s.get_one(User, p.mentee.id)
+        assert (erased.display_name, erased.erased_at is not None) == ("Erased participant", True)
+        assert p.mentee.email not in erased.email
+        assert erased.profile.bio == ""
+        for model, owner in (
+            (Feedback, Feedback.author_id),
+            (Notification, Notification.user_id),
+            (Certificate, Certificate.user_id),
+            (OutgoingEmail, OutgoingEmail.user_id),
+            (SignIn, SignIn.user_id),
+        ):
+            assert s.scalar(select(func.count()).select_from(model).where(owner == p.mentee.id)) == 0, model
+        assert s.get_one(Mentorship, p.id).request_message == ""
+        assert s.scalar(select(func.count()).select_from(Meeting).where(Meeting.mentorship_id == p.id)) == 1
+    # the mentor still has the mentorship, its meeting and their own feedback
+    theirs = client.get(p.url, headers=p.mentor.auth).json()
+    assert theirs["stage"] == "ended"
+    assert theirs["mentee"]["display_name"] == "Erased participant"
+    mine = client.get("/api/me/export", headers=p.mentor.auth).json()
+    assert [f["rating"] for f in mine["feedback_given"]] == [2]
+    # an operator cannot bring the erased person back
+    problem(client.post(f"/api/admin/users/{p.mentee.id}/reactivate", headers=operator.auth), 409)
+
+
+def test_nobody_is_erased_while_a_mentorship_is_under_way(
+    client: TestClient, flow: Flow, people: People, db: Engine, clock: Clock
+) -> None:
+    p = flow.pair("active")
+    operator = people.operator()
+    problem(client.post("/api/me/erase", headers=p.mentor.auth, json={"password": p.mentor.password}), 409)
+    problem(client.post(f"/api/admin/users/{p.mentee.id}/erase", headers=operator.auth), 409)
+    assert client.get("/api/me", headers=p.mentor.auth).status_code == 200
+    # once it ended, an operator may erase on the person's request
+    flow.ok("POST", f"{p.url}/end", p.mentee, json={"reason": "done"})
+    r = client.post(f"/api/admin/users/{p.mentee.id}/erase", headers=operator.auth)
+    assert r.status_code == 200, r.text
+    assert r.json()["display_name"] == "Erased participant"
+    problem(client.post(f"/api/admin/users/{p.mentee.id}/erase", headers=p.mentor.auth), 403)
