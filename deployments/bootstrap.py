@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import venv
@@ -92,6 +93,45 @@ def ensure_chromium() -> None:
     run(*sudo, "apt-get", "install", "-y", "-qq", "chromium", "poppler-utils", env=env)
 
 
+def run_tests(arguments: list[str]) -> int:
+    pytest = [str(PYTHON), "-m", "pytest"]
+    if arguments:
+        return subprocess.call([*pytest, *arguments])
+    # Two workers; the engine tests share one Prefect server, so they stay on one worker.
+    # Then the scale-out test (tests/scale, about four minutes), alone: it loads both
+    # cores, and beside the engine tests both slowed each other down several times over.
+    workers = os.environ.get("MENTORFLOW_TEST_WORKERS", "2")
+    suite = subprocess.call([*pytest, "-n", workers, "--dist", "loadgroup", "-m", "not scaleout"])
+    if suite != 0:
+        return suite
+    return subprocess.call([*pytest, "-m", "scaleout", "tests/scale"])
+
+
+def ensure_postgres() -> Path | None:
+    """The tests need a PostgreSQL: ``MENTORFLOW_TEST_PG``, else the one at 127.0.0.1:5432, else
+    one of our own (deployments/local_postgres.py), whose data directory is returned."""
+    if os.environ.get("MENTORFLOW_TEST_PG") or _answers("127.0.0.1", 5432):
+        return None
+    data = ROOT / ".mentorflow" / "test-postgres"
+    say(f"no PostgreSQL at 127.0.0.1:5432: starting one of our own in {data.relative_to(ROOT)}")
+    url = subprocess.run(
+        [str(PYTHON), "-m", "deployments.local_postgres", "start", str(data)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    os.environ["MENTORFLOW_TEST_PG"] = url
+    return data
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "up"
     os.chdir(ROOT)
@@ -100,17 +140,12 @@ def main(argv: list[str]) -> int:
         os.execv(BIN / "mentorflow", [str(BIN / "mentorflow"), "up", *argv[2:]])
     if command == "test":
         ensure_chromium()
-        pytest = [str(PYTHON), "-m", "pytest"]
-        if argv[2:]:
-            return subprocess.call([*pytest, *argv[2:]])
-        # Two workers; the engine tests share one Prefect server, so they stay on one worker.
-        # Then the scale-out test (tests/scale, about four minutes), alone: it loads both
-        # cores, and beside the engine tests both slowed each other down several times over.
-        workers = os.environ.get("MENTORFLOW_TEST_WORKERS", "2")
-        suite = subprocess.call([*pytest, "-n", workers, "--dist", "loadgroup", "-m", "not scaleout"])
-        if suite != 0:
-            return suite
-        return subprocess.call([*pytest, "-m", "scaleout", "tests/scale"])
+        own_postgres = ensure_postgres()
+        try:
+            return run_tests(argv[2:])
+        finally:
+            if own_postgres is not None:
+                subprocess.call([str(PYTHON), "-m", "deployments.local_postgres", "stop", str(own_postgres)])
     sys.exit(f"unknown command {command!r}: use 'up' or 'test'")
 
 

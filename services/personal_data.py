@@ -44,6 +44,7 @@ from models import (
 )
 from services.errors import Conflict
 from services.i18n import _
+from services.users import NO_PASSWORD
 
 ERASED_NAME = "Erased participant"
 
@@ -131,7 +132,7 @@ def erase(session: Session, user: User, *, now: datetime) -> None:
             mentorship.request_message = ""
     user.email = f"erased-{user.id}@erased.invalid"
     user.display_name = ERASED_NAME
-    user.password_hash = "!"  # no password verifies against it
+    user.password_hash = NO_PASSWORD
     user.locale, user.timezone = "en", "UTC"
     user.deactivated_at = user.deactivated_at or now
     user.erased_at = now

@@ -17,6 +17,8 @@ from services.i18n import _
 from services.passwords import hash_password, needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 8
+#: The hash of an account without a password (invited, or reset by an operator): none verifies.
+NO_PASSWORD = "!"
 
 
 @lru_cache
@@ -34,14 +36,14 @@ def create_user(
     session: Session,
     *,
     email: str,
-    password: str,
+    password: str | None,
     display_name: str,
     roles: list[Role],
     now: datetime,
 ) -> User:
     user = User(
         email=normalize_email(email),
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else NO_PASSWORD,
         display_name=display_name.strip(),
         created_at=now,
         roles=[UserRole(role=role.value) for role in dict.fromkeys(roles)],
@@ -78,13 +80,19 @@ def change_password(session: Session, user: User, *, current: str, new: str) -> 
     """Set a new password for ``user``, who must know the current one (the caller ends their
     sign-ins: ``services.sign_ins.end_all``)."""
     confirm_password(user, current, field="current_password")
-    if len(new) < MIN_PASSWORD_LENGTH:
-        raise Invalid(
-            _("A password needs at least {count} characters."),
-            loc=("body", "new_password"),
-            count=MIN_PASSWORD_LENGTH,
-        )
+    check_new_password(new, field="new_password")
     user.password_hash = hash_password(new)
+
+
+def check_new_password(password: str, *, field: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            _("A password needs at least {count} characters."), loc=("body", field), count=MIN_PASSWORD_LENGTH
+        )
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
 def get_user(session: Session, user_id: int) -> User | None:

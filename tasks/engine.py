@@ -293,7 +293,14 @@ def one_reconciler_pass() -> Iterator[None]:
 
 
 def _ensure_reconciler_limit() -> None:
+    """Create the limit once; read first, so that passes do not race to create it (which the
+    loser's server logs as an error) on every tick."""
     with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(RECONCILER_LIMIT)
+            return
+        except ObjectNotFound:
+            pass
         try:
             client.create_global_concurrency_limit(
                 GlobalConcurrencyLimitCreate(name=RECONCILER_LIMIT, limit=1)

@@ -17,7 +17,6 @@ os.environ.setdefault("MENTORFLOW_ENGINE", "off")  # the engine suites switch it
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
@@ -28,29 +27,17 @@ from migrations import upgrade
 from models import Base
 from models.db import make_engine
 from models.settings import Settings, get_settings
+from tests.consequences.support import SmtpServer, free_port
+from tests.engine.harness import create_pg_database, drop_pg_database
 from tests.support import Clock, People, serve_app
 
 pytest_plugins = ["tests.browser"]
 
-PG_ADMIN_URL = os.environ.get("MENTORFLOW_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 KEEP = {"topic", "topic_question", "alembic_version"}
 
 
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
-
-
-def _fresh_pg_database(name: str) -> str:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    return f"postgresql+psycopg://{base.split('://', 1)[1]}/{name}"
-
-
-def _drop_pg_database(name: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -64,12 +51,12 @@ def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
         engine.dispose()
         return
     name = f"mentorflow_test_{_worker()}_{os.getpid()}"
-    url = _fresh_pg_database(name)
+    url = create_pg_database(name, driver="psycopg")
     upgrade(url)
     engine = make_engine(url)
     yield engine
     engine.dispose()
-    _drop_pg_database(name)
+    drop_pg_database(name)
 
 
 def _empty_tables(engine: Engine) -> None:
@@ -130,6 +117,15 @@ def client(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> It
 @pytest.fixture
 def people(db: Engine, settings: Settings, clock: Clock) -> People:
     return People(db, settings, clock)
+
+
+@pytest.fixture
+def mail_server() -> Iterator[SmtpServer]:
+    """A real SMTP server on a free port, for mails a test sends through the outbox itself."""
+    server = SmtpServer(free_port())
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

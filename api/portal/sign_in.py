@@ -33,11 +33,24 @@ Next = Annotated[str | None, Query(alias="next", max_length=2000)]
 
 
 def _login_page(
-    request: Request, next_path: str, *, status: int = 200, error: str | None = None, email: str = ""
+    request: Request,
+    next_path: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    email: str = "",
+    done: str | None = None,
 ) -> HTMLResponse:
     nonce = login_nonce(request)
     response = render(
-        request, "portal/login.html", status=status, nonce=nonce, next=next_path, error=error, email=email
+        request,
+        "portal/login.html",
+        status=status,
+        nonce=nonce,
+        next=next_path,
+        error=error,
+        email=email,
+        done=done,
     )
     remember_login_nonce(response, request, nonce)
     return response
@@ -48,7 +61,13 @@ def login_form(request: Request, visitor: MaybeVisitor, next_path: Next = None) 
     target = safe_next(next_path)
     if visitor is not None:
         return RedirectResponse(target, status_code=303)
-    return _login_page(request, target)
+    erased = request.query_params.get("erased") == "1"
+    done = (
+        translate(_("Your data was erased. Goodbye, and thank you."), request_locale(request))
+        if erased
+        else None
+    )
+    return _login_page(request, target, done=done)
 
 
 @router.post("/login", response_class=HTMLResponse)

@@ -132,6 +132,7 @@ DONE = {
     "approved": _("You approved the agreement."),
     "rejected": _("You asked for changes to the agreement."),
     "read": _("Marked as read."),
+    "password_changed": _("Your password was changed; you were signed out everywhere else."),
 }
 
 

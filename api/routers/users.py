@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentUser, Now, Operator, SessionDep, Throttle, WriteDep, client_address
+from api.deps import CurrentUser, Now, Operator, SessionDep, SettingsDep, Throttle, WriteDep, client_address
 from api.problems import problems
 from api.schemas.users import (
     AchievementRead,
     ErasureRequest,
     EventRead,
+    Invitation,
     MentorRead,
     NotificationRead,
     ProfileUpdate,
@@ -21,9 +22,11 @@ from api.schemas.users import (
     UserCreate,
     UserRead,
 )
-from services import catalogue, notices, personal_data, reports, users
+from services import catalogue, notices, password_links, personal_data, reports, users
 from services.errors import NotFound
 from services.i18n import _
+from services.password_links import password_link_mail
+from tasks.mail import enqueue_mails
 
 router = APIRouter(tags=["users"])
 
@@ -54,6 +57,34 @@ def deactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRe
 def reactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
     """Let a deactivated person sign in again (with their password; old sessions stay ended)."""
     user = users.reactivate(write.session, operator, user_id)
+    return write.done(UserRead.of(user))
+
+
+@router.post("/admin/invitations", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
+def invite(body: Invitation, _operator: Operator, write: WriteDep, settings: SettingsDep) -> UserRead:
+    """Create a participant (or operator) without a password and mail them a link to choose
+    one (seven days, once)."""
+    user = users.create_user(
+        write.session,
+        email=body.email,
+        password=None,
+        display_name=body.display_name,
+        roles=body.roles,
+        now=write.now,
+    )
+    mail = password_link_mail(settings.secret_key, user, "invitation", now=write.now)
+    enqueue_mails(write.session, [mail], settings=settings, now=write.now)
+    return write.done(UserRead.of(user), status_code=201)
+
+
+@router.post("/admin/users/{user_id}/reset-password", responses=problems(403, 404, 409))
+def reset_password(user_id: int, operator: Operator, write: WriteDep, settings: SettingsDep) -> UserRead:
+    """The person's password stops working and every sign-in of theirs ends at once; they get
+    a mail with a link to choose a new one (two hours, once)."""
+    user = users.someone_else(write.session, operator, user_id)
+    password_links.reset_by_operator(write.session, user, now=write.now)
+    mail = password_link_mail(settings.secret_key, user, "reset", now=write.now)
+    enqueue_mails(write.session, [mail], settings=settings, now=write.now)
     return write.done(UserRead.of(user))
 
 

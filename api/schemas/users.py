@@ -144,6 +144,27 @@ class ErasureRequest(Input):
     password: str = Field(max_length=200)
 
 
+class PasswordForgotten(Input):
+    email: str = Field(min_length=1, max_length=320)
+
+
+class PasswordSet(Input):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    token: str = Field(max_length=300)
+    password: str = Field(max_length=200)
+
+
+class Accepted(Output):
+    detail: str
+
+
+class Invitation(Input):
+    email: EmailStr
+    display_name: str = Field(min_length=1, max_length=120)
+    roles: list[Role] = Field(min_length=1)
+
+
 class TokenRead(Output):
     access_token: str
     token_type: str = "bearer"

@@ -293,6 +293,10 @@ EXTRA: list[Operation] = [
     Operation("POST", "/api/admin/users/{user_id}/deactivate"),
     Operation("POST", "/api/admin/users/{user_id}/reactivate"),
     Operation("POST", "/api/admin/users/{user_id}/erase"),
+    Operation("POST", "/api/admin/users/{user_id}/reset-password"),
+    Operation(
+        "POST", "/api/admin/invitations", {"email": "n@example.org", "display_name": "N", "roles": ["mentee"]}
+    ),
     Operation("GET", "/api/admin/set-aside"),
     Operation("GET", "/api/me/export"),
     Operation("POST", "/api/me/erase", {"password": "long enough"}),

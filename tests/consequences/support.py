@@ -3,6 +3,7 @@ participants acting through the domain services with a movable clock."""
 
 from __future__ import annotations
 
+import re
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from datetime import date, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
@@ -18,14 +20,14 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from models import Certificate, Event, OutgoingEmail, User
-from models.settings import get_settings
+from models.settings import Settings, get_settings
 from services import agreements, consequences, lifecycle, meetings, mentorships
 from services.access import load_mentorship
 from services.agreements import AgreementTerms
 from services.events import append_event, events_of, pending_events
 from services.meetings import MeetingPlan
 from tasks.consequences import handle_events
-from tasks.mail import enqueue_mails
+from tasks.mail import deliver_outbox, enqueue_mails
 from tests.support import Clock
 
 T = TypeVar("T")
@@ -94,6 +96,22 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+
+def password_link_in_last_mail(
+    smtp: SmtpServer, db: Engine, settings: Settings, address: str, kind: str
+) -> str:
+    """Send the outbox as the send-mail sweep does; the token of the newest ``kind`` mail's
+    link to ``/portal/password`` (an invitation or a reset)."""
+    deliver_outbox(smtp_url=f"smtp://127.0.0.1:{smtp.port}", mail_from=settings.mail_from, engine=db)
+    mails = [m for m in smtp.inbox.to(address) if m["X-Mentorflow-Kind"] == kind]
+    assert mails, smtp.inbox.kinds()
+    body = mails[-1].get_body(preferencelist=("plain",))
+    assert body is not None
+    found = re.search(r"https?://\S+/portal/password\?token=\S+", body.get_content())
+    assert found is not None, body.get_content()
+    (token,) = parse_qs(urlsplit(found.group(0)).query)["token"]
+    return token
 
 
 # --- a pair acting through the domain services ------------------------------------------------

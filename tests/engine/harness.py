@@ -28,6 +28,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from prefect import get_client
+from sqlalchemy.engine import make_url
 
 from deployments.prefect_tls import light_tls_settings
 from services.engine_state import LIFECYCLE_DEPLOYMENT, RECONCILER_DEPLOYMENT
@@ -78,8 +79,9 @@ def create_pg_database(name: str, driver: str = "asyncpg") -> str:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    server = PG_ADMIN_URL.split("://", 1)[1].rsplit("/", 1)[0]
-    return f"postgresql+{driver}://{server}/{name}"
+    # make_url keeps a Unix socket (``?host=/dir``, deployments/local_postgres.py) as it is
+    url = make_url(PG_ADMIN_URL).set(drivername=f"postgresql+{driver}", database=name)
+    return url.render_as_string(hide_password=False)
 
 
 def drop_pg_database(name: str) -> None:

@@ -125,7 +125,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     work = tmp_path_factory.mktemp("scale-out")
     names = {part: f"mentorflow_scaleout_{part}_{os.getpid()}" for part in ("prefect", "app")}
     store = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
-    store.flushdb()
+    try:
+        store.flushdb()
+    except redis.ConnectionError:
+        pytest.skip("no Redis at 127.0.0.1:6379: the distributed set-up needs it for Prefect's messaging")
     app_url = create_pg_database(names["app"], driver="psycopg")
     upgrade(app_url)
     db = make_engine(app_url)
