@@ -2,8 +2,9 @@
 ``pgserver`` package brings (no system package, no Docker), its data in a directory of ours,
 reached through a Unix socket in that directory, trust authentication for the local user.
 
-The test command starts one when nothing answers at 127.0.0.1:5432 (and ``MENTORFLOW_TEST_PG``
-is not set), so a laptop with only Python and git runs the whole suite::
+``mentorflow up`` keeps Prefect's database in one (``.mentorflow/postgres``), and the test
+command starts one when nothing answers at 127.0.0.1:5432 (and ``MENTORFLOW_TEST_PG`` is not
+set), so a laptop with only Python and git runs the whole suite::
 
     python -m deployments.local_postgres start .mentorflow/test-postgres   # prints its URL
     python -m deployments.local_postgres stop .mentorflow/test-postgres
@@ -14,8 +15,13 @@ because PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
+
+STARTS = 3
 
 
 def start(data_dir: Path) -> str:
@@ -23,16 +29,41 @@ def start(data_dir: Path) -> str:
     from pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    server = get_server(data_dir.resolve(), cleanup_mode=None)  # keeps running after we exit
-    uri: str = server.get_uri()
-    return uri
+    for attempt in range(1, STARTS + 1):
+        try:
+            with warnings.catch_warnings():  # "XDG_RUNTIME_DIR is not set": /tmp does, too
+                warnings.simplefilter("ignore")
+                server = get_server(data_dir.resolve(), cleanup_mode=None)  # outlives this process
+            uri: str = server.get_uri()
+            return uri
+        except (subprocess.SubprocessError, OSError, AssertionError):
+            # pgserver gives ``pg_ctl start`` 10 s; on a loaded machine the server may come up
+            # later: the next try finds it running (or starts it again)
+            if attempt == STARTS:
+                raise
+            time.sleep(2)
+    raise AssertionError("unreachable")
+
+
+def ensure_database(admin_url: str, name: str, *, driver: str) -> str:
+    """Create database ``name`` unless it exists; its SQLAlchemy URL with ``driver``."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(drivername=f"postgresql+{driver}", database=name)
+    return url.render_as_string(hide_password=False)
 
 
 def stop(data_dir: Path) -> None:
     from pgserver.postgres_server import get_server
 
     if (data_dir / "postmaster.pid").exists():
-        get_server(data_dir.resolve(), cleanup_mode="stop").cleanup()
+        server = get_server(data_dir.resolve(), cleanup_mode="stop")
+        server.cleanup_mode = "stop"  # the handle ``start`` made in this process keeps it running
+        server.cleanup()
 
 
 def main(argv: list[str]) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -40,6 +41,7 @@ class Problem(BaseModel):
 class PersonRef(Output):
     id: int
     display_name: str
+    deactivated_at: datetime | None = None  # an operator stopped this person (or they were erased)
 
 
 class Reason(Input):

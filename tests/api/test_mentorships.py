@@ -18,8 +18,8 @@ def test_a_mentee_requests_a_mentorship(client: TestClient, people: People, woke
     assert r.status_code == 201, r.text
     m = r.json()
     assert m["stage"] == "requested"
-    assert m["mentee"] == {"id": mentee.id, "display_name": "Mia"}
-    assert m["mentor"] == {"id": mentor.id, "display_name": "Max"}
+    assert m["mentee"] == {"id": mentee.id, "display_name": "Mia", "deactivated_at": None}
+    assert m["mentor"] == {"id": mentor.id, "display_name": "Max", "deactivated_at": None}
     assert m["request_message"] == "Hello Max"
     assert m["waiting_for"]["who"] == "mentor"
     assert m["agreement"] is None

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from models.settings import Settings, get_settings
-from tests.api.helpers import invalid, problem
+from tests.api.helpers import Flow, invalid, problem
 from tests.support import People
 
 # small budgets, so that a test spends them in a few requests; the window is the real clock's
@@ -164,9 +164,11 @@ def test_the_budget_comes_back_when_the_window_moves_on(
 
 
 def test_a_deactivated_person_is_signed_out_at_once_and_cannot_sign_in(
-    client: TestClient, people: People
+    client: TestClient, people: People, flow: Flow
 ) -> None:
-    operator, mentor = people.operator(), people.mentor()
+    operator = people.operator()
+    pair = flow.pair("intro")
+    mentor = pair.mentor
     session = bearer(sign_in(client, mentor.email, mentor.password))
 
     r = client.post(f"/api/admin/users/{mentor.id}/deactivate", headers=operator.auth)
@@ -175,6 +177,9 @@ def test_a_deactivated_person_is_signed_out_at_once_and_cannot_sign_in(
     assert r.json()["deactivated_at"] is not None
     problem(client.get("/api/me", headers=session), 401)
     problem(sign_in(client, mentor.email, mentor.password), 401, detail="wrong email or password")
+    seen_by_mentee = client.get(pair.url, headers=pair.mentee.auth).json()
+    assert seen_by_mentee["mentor"]["deactivated_at"] is not None  # the pair's page says so
+    assert seen_by_mentee["mentee"]["deactivated_at"] is None
 
     assert client.post(f"/api/admin/users/{mentor.id}/reactivate", headers=operator.auth).status_code == 200
     problem(client.get("/api/me", headers=session), 401)  # ended sessions stay ended

@@ -19,8 +19,8 @@ def local_postgres(*args: str) -> str:
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
     )
+    assert done.returncode == 0, done.stderr[-4000:]
     return done.stdout.strip()
 
 
