@@ -26,12 +26,14 @@ STARTS = 3
 
 def start(data_dir: Path) -> str:
     """Start (or find running) the server for ``data_dir``; its admin URL (database ``postgres``)."""
-    from pgserver.postgres_server import get_server
+    with warnings.catch_warnings():  # "XDG_RUNTIME_DIR is not set": /tmp does, too
+        warnings.simplefilter("ignore")
+        from pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     for attempt in range(1, STARTS + 1):
         try:
-            with warnings.catch_warnings():  # "XDG_RUNTIME_DIR is not set": /tmp does, too
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 server = get_server(data_dir.resolve(), cleanup_mode=None)  # outlives this process
             uri: str = server.get_uri()

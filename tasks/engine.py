@@ -226,7 +226,10 @@ def wake_lifecycle_run(
                 return True  # a concurrent wake was first
             refused = error
         except PrefectHTTPStatusError as error:
-            if error.response.status_code != 409:  # 409: a concurrent wake stored its input first
+            # A concurrent wake stored its input under the same key first: 409 on SQLite, and a
+            # 500 on PostgreSQL (Prefect 3.9.1 lets the unique violation through). Either way
+            # the run is no longer paused; anything else is Prefect failing.
+            if error.response.status_code != 409 and _still_paused(target.flow_run_id):
                 raise
     if refused is not None:
         raise CannotResume(f"mentorship {mentorship_id}: {refused}") from refused
