@@ -31,6 +31,7 @@ PAGE_POLICY = (
     b"frame-ancestors 'none'; base-uri 'none'"
 )
 OTHER_POLICY = b"default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+HSTS = b"max-age=31536000; includeSubDomains"
 
 
 class SecurityMiddleware:
@@ -51,6 +52,7 @@ class SecurityMiddleware:
             return
         received = 0
         refused = False
+        https = scope.get("scheme") == "https"
 
         async def limited_receive() -> Message:
             nonlocal received, refused
@@ -72,6 +74,8 @@ class SecurityMiddleware:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(n, v) for n, v in HEADERS if n not in present]
+                if https:  # browsers remember to come back over HTTPS only (never sent over HTTP)
+                    headers.append((b"strict-transport-security", HSTS))
                 if b"content-security-policy" not in present:  # /docs brings its own
                     html = any(
                         n.lower() == b"content-type" and v.startswith(b"text/html") for n, v in headers

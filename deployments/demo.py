@@ -15,7 +15,7 @@ from services.lifecycle import Fact
 from services.meetings import MeetingPlan
 from services.users import ProfileUpdate, create_user, update_profile
 
-DEMO_PASSWORD = "mentorflow-demo"
+DEMO_PASSWORD = "mentorflow-demo"  # noqa: S105 - printed on purpose; `demo` is refused in production
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from prefect import flow
 from tasks.mail import send_pending_mail
 from tasks.sweeps import (
     expire_requests,
-    forget_old_idempotency_keys,
+    forget_kept_for_a_while,
     remind_attendance,
     remind_pending_answers,
     remind_upcoming_meetings,
@@ -47,8 +47,9 @@ def meetings_sweep(now: datetime | None = None) -> None:
 
 @flow(name="housekeeping")
 def housekeeping(now: datetime | None = None) -> None:
-    """Forget what is kept only for a while: stored Idempotency-Key answers."""
-    forget_old_idempotency_keys(now)
+    """Forget what is kept only for a while: stored Idempotency-Key answers, sent mails' text,
+    notifications (the retention periods in the settings)."""
+    forget_kept_for_a_while(now)
 
 
 @flow(name="send-mail")

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "development-only-secret-change-me-0123456789"
+DEFAULT_SECRET = "development-only-secret-change-me-0123456789"  # noqa: S105 - refused outside development
 MIN_SECRET_LENGTH = 32  # an HMAC-SHA256 key: 32 random characters carry well over 128 bits
 _DURATION = re.compile(r"^\s*(\d+)\s*(ms|s|m|h|d)\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".mentorflow")
     database_url: str | None = None
     secret_key: str = DEFAULT_SECRET
-    password_hashing: Literal["standard", "cheap"] = "standard"
+    password_hashing: Literal["standard", "cheap"] = "standard"  # noqa: S105 - a mode
     token_lifetime: Duration = timedelta(hours=12)
     smtp_url: str | None = None
     mail_from: str = "mentorflow <mentorflow@localhost>"
@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     inactivity_after: Duration = timedelta(days=21)
     request_expiry: Duration = timedelta(days=14)
     idempotency_keep: Duration = timedelta(days=7)  # stored Idempotency-Key answers, portal forms
+    feedback_link_lifetime: Duration = timedelta(days=30)  # a mailed feedback link works this long
+    mail_body_keep: Duration = timedelta(days=90)  # sent mails' text, then emptied (services/retention.py)
+    notification_keep: Duration = timedelta(days=365)
     default_locale: str = "en"
     default_timezone: str = "Europe/Berlin"
     # sign-in throttling (api/throttling.py): tries per account and per address, and where the
@@ -63,7 +66,7 @@ class Settings(BaseSettings):
                 f"MENTORFLOW_SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters outside"
                 " development (e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
             )
-        if self.env == "production" and self.password_hashing == "cheap":
+        if self.env == "production" and self.password_hashing == "cheap":  # noqa: S105
             raise ValueError("MENTORFLOW_PASSWORD_HASHING=cheap is for test suites only")
         return self
 

@@ -1,7 +1,7 @@
 """Signed links to the feedback form, so a participant can answer a feedback request by mail.
 
 A token names the participant, is bound to one target (a meeting, or a mentorship as a whole)
-and expires ``LINK_LIFETIME`` after the request was made: an HMAC-SHA256 over
+and expires ``link_lifetime()`` after the request was made: an HMAC-SHA256 over
 ``feedback:{target}:{target_id}:{user_id}:{expires}`` with the application's secret key. A mail
 forwarded or found months later opens nothing; the participant can still give feedback in the
 portal after signing in. The form checks the lifecycle rules (participant, attended) when the
@@ -17,15 +17,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from models.settings import get_settings
+
 Target = Literal["meeting", "mentorship"]
 
-#: How long a feedback link works after its request: long enough for a holiday, not for ever.
-LINK_LIFETIME = timedelta(days=60)
 _SIGNATURE_BYTES = 20
 _PATHS: dict[Target, str] = {
     "meeting": "/portal/meetings/{id}/feedback",
     "mentorship": "/portal/mentorships/{id}/feedback",
 }
+
+
+def link_lifetime() -> timedelta:
+    """How long a feedback link works after its request (``MENTORFLOW_FEEDBACK_LINK_LIFETIME``,
+    30 days by default): long enough for a holiday, not for ever."""
+    return get_settings().feedback_link_lifetime
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def feedback_token(
     secret_key: str, *, target: Target, target_id: int, user_id: int, requested_at: datetime
 ) -> str:
     """``{user_id}.{expires}.{signature}``: who may answer, until when, signed for this target."""
-    expires = int((requested_at + LINK_LIFETIME).timestamp())
+    expires = int((requested_at + link_lifetime()).timestamp())
     return f"{user_id}.{expires}.{_signature(secret_key, target, target_id, user_id, expires)}"
 
 

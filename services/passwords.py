@@ -17,7 +17,7 @@ from models.settings import get_settings
 
 @lru_cache
 def _hasher() -> PasswordHasher:
-    cheap = get_settings().password_hashing == "cheap"
+    cheap = get_settings().password_hashing == "cheap"  # noqa: S105 - a mode
     return PasswordHasher.from_parameters(CHEAPEST if cheap else RFC_9106_LOW_MEMORY)
 
 

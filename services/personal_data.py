@@ -12,8 +12,12 @@ history and certificate); what identifies or was written only by the erased pers
 
 - the account becomes an anonymous, deactivated placeholder (name, email, password, profile,
   language and time zone cleared), every sign-in ends and is deleted;
-- their feedback, notifications, achievements, certificates (the PDFs name them), the mails
-  addressed to them, the stored answers of their writes, and the message of their requests.
+- their feedback, notifications, achievements, the mails addressed to them, the stored answers
+  of their writes, and the message of their requests are deleted;
+- their certificates stay verifiable on ``/verify/{code}`` under the placeholder name (the
+  PDF, which names them, is gone); what they wrote leaves the event log; their name and
+  address leave the mails, notifications and achievements of the other participant. (The
+  other participant's own certificate PDF, an issued document, still names them.)
 
 A person with a mentorship still under way cannot be erased: the other participant depends on
 it. They end it first (or an operator does).
@@ -24,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from markupsafe import escape
 from sqlalchemy import ScalarResult, delete, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
@@ -33,6 +38,7 @@ from models import (
     AgreementVersion,
     Attendance,
     Certificate,
+    Event,
     Feedback,
     IdempotentResponse,
     Meeting,
@@ -47,6 +53,8 @@ from services.i18n import _
 from services.users import NO_PASSWORD
 
 ERASED_NAME = "Erased participant"
+#: Event payload fields that hold what the acting person wrote (a request, a reason, a comment).
+WORDS_OF_THE_ACTOR = frozenset({"message", "reason", "comment", "agenda", "location", "notes"})
 
 
 def export(session: Session, user: User, *, now: datetime) -> dict[str, Any]:
@@ -121,12 +129,12 @@ def erase(session: Session, user: User, *, now: datetime) -> None:
         (Feedback, Feedback.author_id),
         (Notification, Notification.user_id),
         (Achievement, Achievement.user_id),
-        (Certificate, Certificate.user_id),
         (OutgoingEmail, OutgoingEmail.user_id),
         (IdempotentResponse, IdempotentResponse.user_id),
         (SignIn, SignIn.user_id),
     ):
         session.execute(delete(model).where(owner == user.id))
+    _pseudonymise_shared_record(session, user, [m.id for m in mentorships])
     for mentorship in mentorships:
         if mentorship.mentee_id == user.id:
             mentorship.request_message = ""
@@ -140,6 +148,42 @@ def erase(session: Session, user: User, *, now: datetime) -> None:
     profile.bio = profile.mentee_goals = profile.mentor_offer = ""
     profile.mentee_topics, profile.mentor_topics, profile.mentor_capacity = [], [], 0
     profile.updated_at = now
+
+
+def _pseudonymise_shared_record(session: Session, user: User, mentorship_ids: list[int]) -> None:
+    """What the other participant and the program keep, without the erased person in it:
+    their certificates stay verifiable (``/verify/{code}`` shows the placeholder name; the PDF,
+    which names them, is gone), their words leave the event log, and their name and address
+    leave the mails, notifications and achievements of the other side."""
+    for certificate in session.scalars(select(Certificate).where(Certificate.user_id == user.id)):
+        certificate.pdf = b""
+        certificate.summary = {**certificate.summary, "holder_name": ERASED_NAME}
+    for event in session.scalars(
+        select(Event).where(Event.mentorship_id.in_(mentorship_ids), Event.actor_id == user.id)
+    ):
+        reason = event.payload.get("reason")
+        mentorship = session.get_one(Mentorship, event.mentorship_id)
+        if reason and mentorship.closing_reason == reason:  # they declined, withdrew or ended it
+            mentorship.closing_reason = ""
+        event.payload = {k: ("" if k in WORDS_OF_THE_ACTOR else v) for k, v in event.payload.items()}
+    traces = list(
+        dict.fromkeys(t for t in (user.display_name, str(escape(user.display_name)), user.email) if t)
+    )
+    for mail in session.scalars(select(OutgoingEmail).where(OutgoingEmail.mentorship_id.in_(mentorship_ids))):
+        mail.subject, mail.body_text, mail.body_html = (
+            _without(text, traces) for text in (mail.subject, mail.body_text, mail.body_html)
+        )
+        mail.recipient = _without(mail.recipient, traces)
+    notices = session.scalars(select(Notification).where(Notification.mentorship_id.in_(mentorship_ids)))
+    earned = session.scalars(select(Achievement).where(Achievement.mentorship_id.in_(mentorship_ids)))
+    for row in [*notices, *earned]:
+        row.params = {k: _without(v, traces) if isinstance(v, str) else v for k, v in row.params.items()}
+
+
+def _without(text: str, traces: list[str]) -> str:
+    for trace in traces:
+        text = text.replace(trace, ERASED_NAME)
+    return text
 
 
 def _owned(session: Session, owner: InstrumentedAttribute[Any], user_id: int) -> ScalarResult[Any]:

@@ -18,7 +18,7 @@ from services.passwords import hash_password, needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 8
 #: The hash of an account without a password (invited, or reset by an operator): none verifies.
-NO_PASSWORD = "!"
+NO_PASSWORD = "!"  # noqa: S105 - not a password: a hash that no password matches
 
 
 @lru_cache

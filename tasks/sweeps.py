@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.db import session_scope
 from models.settings import Settings, get_settings
-from services import sweeps
+from services import retention, sweeps
 from services.consequences import Consequences, record
 from services.idempotency import forget_responses
 from tasks.engine import follow_up
@@ -86,9 +86,17 @@ def expire_requests(now: datetime | None = None) -> list[int]:
     return expired
 
 
-@task(name="forget-old-idempotency-keys", cache_policy=NO_CACHE, persist_result=False)
-def forget_old_idempotency_keys(now: datetime | None = None) -> int:
-    """Drop stored Idempotency-Key answers older than ``idempotency_keep``; returns how many."""
-    moment = now or datetime.now(UTC)
+@task(name="forget-what-is-kept-for-a-while", cache_policy=NO_CACHE, persist_result=False)
+def forget_kept_for_a_while(now: datetime | None = None) -> dict[str, int]:
+    """Apply the retention periods: Idempotency-Key answers, sent mail bodies, notifications."""
+    moment, settings = now or datetime.now(UTC), get_settings()
     with session_scope() as session:
-        return forget_responses(session, before=moment - get_settings().idempotency_keep)
+        return {
+            "idempotency answers": forget_responses(session, before=moment - settings.idempotency_keep),
+            "mail bodies": retention.forget_mail_bodies(
+                session, sent_before=moment - settings.mail_body_keep
+            ),
+            "notifications": retention.forget_notifications(
+                session, before=moment - settings.notification_keep
+            ),
+        }

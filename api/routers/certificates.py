@@ -40,7 +40,8 @@ def certificate_pdf(certificate_id: int, session: SessionDep, user: CurrentUser)
 def downloadable_certificate(session: Session, certificate_id: int, user: User) -> Certificate:
     """Its holder and operators may download a certificate; for anyone else it does not exist."""
     cert = session.get(Certificate, certificate_id)
-    if cert is None or (cert.user_id != user.id and not user.has_role(Role.OPERATOR)):
+    if cert is None or not cert.pdf or (cert.user_id != user.id and not user.has_role(Role.OPERATOR)):
+        # (no PDF: its holder was erased; the certificate can be verified, not downloaded)
         raise NotFound(_("No such certificate."))
     return cert
 

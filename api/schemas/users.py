@@ -167,7 +167,7 @@ class Invitation(Input):
 
 class TokenRead(Output):
     access_token: str
-    token_type: str = "bearer"
+    token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int
 
 

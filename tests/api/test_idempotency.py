@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
-from tasks.sweeps import forget_old_idempotency_keys
+from models import Notification, OutgoingEmail
+from tasks.sweeps import forget_kept_for_a_while
 from tests.api.helpers import TERMS, Flow, invalid, meeting_body, problem
 from tests.support import Clock, People
 
@@ -48,10 +50,15 @@ def test_a_key_is_kept_for_a_week_then_the_housekeeping_forgets_it(
     body = {"mentor_id": mentor.id, "message": "Hi"}
     assert client.post("/api/mentorships", json=body, headers=headers).status_code == 201
 
-    assert forget_old_idempotency_keys.fn(clock.now + timedelta(days=7) - timedelta(minutes=1)) == 0
+    assert (
+        forget_kept_for_a_while.fn(clock.now + timedelta(days=7) - timedelta(minutes=1))[
+            "idempotency answers"
+        ]
+        == 0
+    )
     assert client.post("/api/mentorships", json=body, headers=headers).headers[REPLAYED] == "true"
 
-    assert forget_old_idempotency_keys.fn(clock.now + timedelta(days=7, minutes=1)) == 1
+    assert forget_kept_for_a_while.fn(clock.now + timedelta(days=7, minutes=1))["idempotency answers"] == 1
     late = client.post("/api/mentorships", json=body, headers=headers)  # a new request now
     problem(late, 409)  # refused by the rules (one open request per mentor): nothing written twice
     assert len(client.get("/api/mentorships", headers=mentee.auth).json()) == 1
@@ -186,3 +193,42 @@ def test_writes_outside_mentorships_replay_too(client: TestClient, people: Peopl
     assert again.json() == first.json()
     if first.status_code < 400:
         assert again.headers.get(REPLAYED) == "true"
+
+
+def test_sent_mail_text_and_old_notifications_are_forgotten_after_their_retention(
+    people: People, clock: Clock, db: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sent mails keep their row (so they never go out twice) but lose their text after 90
+    days; unsent mail keeps it; notifications go after a year (the defaults)."""
+    monkeypatch.setattr("models.db.default_engine", lambda: db)
+    mentee = people.mentee()
+    with Session(db) as s:
+        for key, sent_at in (("old", clock.now), ("unsent", None)):
+            s.add(
+                OutgoingEmail(
+                    dedupe_key=key,
+                    user_id=mentee.id,
+                    recipient=mentee.email,
+                    kind="request_accepted",
+                    subject="Max accepted your request",
+                    body_text="Dear Mia, ...",
+                    body_html="<p>Dear Mia</p>",
+                    created_at=clock.now,
+                    sent_at=sent_at,
+                    attempts=1 if sent_at else 0,
+                )  # fmt: skip
+            )
+        s.add(Notification(user_id=mentee.id, kind="request_accepted", dedupe_key="n", created_at=clock.now))
+        s.commit()
+
+    first = forget_kept_for_a_while.fn(clock.now + timedelta(days=89))
+    later = forget_kept_for_a_while.fn(clock.now + timedelta(days=91))
+    last = forget_kept_for_a_while.fn(clock.now + timedelta(days=366))
+
+    assert (first["mail bodies"], later["mail bodies"], last["mail bodies"]) == (0, 1, 0)
+    assert (later["notifications"], last["notifications"]) == (0, 1)
+    with Session(db) as s:
+        mails = {m.dedupe_key: m for m in s.scalars(select(OutgoingEmail))}
+        assert "Mia" not in mails["old"].body_text + mails["old"].body_html + mails["old"].subject
+        assert mails["unsent"].body_text == "Dear Mia, ..."
+        assert s.scalar(select(func.count()).select_from(Notification)) == 0

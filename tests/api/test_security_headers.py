@@ -62,3 +62,9 @@ def test_a_body_over_the_limit_is_refused_with_413_and_changes_nothing(
         r = client.put("/api/me/profile", content=big, headers=headers)
     problem(r, 413)
     assert client.get("/api/me", headers=mentee.auth).json() == before
+
+
+def test_hsts_only_over_https(client: TestClient) -> None:
+    assert "strict-transport-security" not in client.get("/healthz").headers
+    secure = client.get("https://testserver/healthz")
+    assert secure.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"

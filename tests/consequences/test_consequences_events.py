@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from models import Achievement, Mentorship, Notification, OutgoingEmail, Stage
 from models.settings import Settings
-from services.feedback_links import LINK_LIFETIME, Target, feedback_token, verify_feedback_token
+from services.feedback_links import Target, feedback_token, link_lifetime, verify_feedback_token
 from tasks.mail import send_pending_mail
 from tests.consequences.support import BASE_URL, Inbox, Pair, count, outbox
 
@@ -169,7 +169,7 @@ def test_feedback_request_after_a_held_meeting_carries_a_signed_link(
             is None
         )
         # and it works for 60 days after the meeting was held, then no more
-        later = now + LINK_LIFETIME
+        later = now + link_lifetime()
         assert holder(token, target="meeting", target_id=meeting_id, now=later) is None
 
     assert achievements(pair.engine, pair.mentee_id)["meeting_held"] == 1

@@ -103,12 +103,12 @@ def test_a_participant_rates_the_mentorship_from_an_inactivity_mail(
     assert response.status == 404
 
 
-def test_a_link_works_for_sixty_days_then_sends_you_to_the_portal(
+def test_a_link_works_for_thirty_days_then_sends_you_to_the_portal(
     page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine
 ) -> None:
     journey, meeting_id = held
     url = link(settings, live_url, meeting_id, journey.mentee_id, journey.clock.now)
-    journey.clock.advance(days=60, seconds=-1)
+    journey.clock.advance(days=30, seconds=-1)  # the default lifetime
     page.goto(url)
     expect(page.get_by_role("button", name="Send feedback")).to_be_visible()
 
