@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -22,6 +22,8 @@ from models import (
 from services.progress import Snapshot, snapshots, waiting_for
 
 OVERDUE_AFTER = timedelta(days=3)
+#: Feedback figures for operators come from at least this many people (privacy by default).
+MIN_AUTHORS = 3
 
 
 def all_mentorships(
@@ -56,27 +58,31 @@ def program_stats(session: Session, *, now: datetime) -> ProgramStats:
     )
     per_stage = {stage.value: counts.get(stage.value, 0) for stage in Stage}
     held = session.scalar(select(func.count()).where(Meeting.status == MeetingStatus.HELD)) or 0
-    count, average = session.execute(select(func.count(Feedback.id), func.avg(Feedback.rating))).one()
+    count = session.scalar(select(func.count(Feedback.id))) or 0
+    ratings = select(Feedback.rating, Feedback.author_id).join(
+        Mentorship, Mentorship.id == Feedback.mentorship_id
+    )
     return ProgramStats(
         per_stage=per_stage,
         meetings_held=held,
         feedback_count=count,
-        feedback_average=_round(average),
-        feedback_average_by_role=_feedback_by_role(session),
+        feedback_average=_average(session, ratings),
+        feedback_average_by_role={
+            "mentee": _average(session, ratings.where(Feedback.author_id == Mentorship.mentee_id)),
+            "mentor": _average(session, ratings.where(Feedback.author_id == Mentorship.mentor_id)),
+        },
         overdue=_overdue(session, now),
     )
 
 
-def _round(value: object) -> float | None:
-    return None if value is None else round(float(value), 2)  # type: ignore[arg-type]
-
-
-def _feedback_by_role(session: Session) -> dict[str, float | None]:
-    by_mentee = select(func.avg(Feedback.rating)).join(Mentorship, Mentorship.id == Feedback.mentorship_id)
-    return {
-        "mentee": _round(session.scalar(by_mentee.where(Feedback.author_id == Mentorship.mentee_id))),
-        "mentor": _round(session.scalar(by_mentee.where(Feedback.author_id == Mentorship.mentor_id))),
-    }
+def _average(session: Session, ratings: Select[int, int]) -> float | None:
+    """The mean rating, or None while fewer than ``MIN_AUTHORS`` people gave one: a figure from
+    one or two people tells operators what those people said."""
+    found = ratings.subquery()
+    authors, mean = session.execute(
+        select(func.count(distinct(found.c.author_id)), func.avg(found.c.rating))
+    ).one()
+    return round(float(mean), 2) if authors >= MIN_AUTHORS and mean is not None else None
 
 
 def _overdue(session: Session, now: datetime) -> dict[str, int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -10,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import Mentorship
 from services import handling
 from services.events import append_event
-from tests.api.helpers import Flow, invalid, problem
+from tests.api.helpers import Flow, Pair, invalid, problem
 from tests.support import Clock, People, Person
 
 
@@ -85,9 +87,9 @@ def test_stats_count_stages_meetings_feedback_and_overdue(
     assert stats["per_stage"]["active"] == 1
     assert stats["meetings_held"] == 2
     assert stats["feedback_count"] == 3
-    assert stats["feedback_average"] == pytest.approx(11 / 3, abs=0.01)
-    assert stats["feedback_average_by_role"]["mentee"] == pytest.approx(4.5)
-    assert stats["feedback_average_by_role"]["mentor"] == pytest.approx(2.0)
+    # three answers, but from two people: no average that would tell what they said
+    assert stats["feedback_average"] is None
+    assert stats["feedback_average_by_role"] == {"mentee": None, "mentor": None}
     assert all(v == 0 for v in stats["overdue"].values()), stats["overdue"]
 
     clock.advance(days=4)
@@ -136,3 +138,26 @@ def test_set_aside_events_are_listed_for_operators_only(
     with Session(db) as s:
         assert s.get_one(Mentorship, given_up.id).processed_seq == s.get_one(Mentorship, given_up.id).last_seq
         assert s.get_one(Mentorship, retrying.id).processed_seq < s.get_one(Mentorship, retrying.id).last_seq
+
+
+def test_feedback_figures_appear_from_three_people_on(
+    client: TestClient, operator: Person, flow: Flow
+) -> None:
+    """Privacy by default: an average from one or two people is not shown (it would be their
+    answer); from three people on it is, for all and for each side."""
+    pairs = [flow.pair("intro") for _ in range(3)]
+
+    def rate(pair: Pair, rating: int) -> None:
+        meeting = flow.held_meeting(pair)
+        flow.ok("POST", f"/api/meetings/{meeting['id']}/feedback", pair.mentee, 201, json={"rating": rating})
+
+    def stats() -> dict[str, Any]:
+        body: dict[str, Any] = client.get("/api/admin/stats", headers=operator.auth).json()
+        return body
+
+    rate(pairs[0], 5)
+    rate(pairs[1], 2)
+    assert (stats()["feedback_count"], stats()["feedback_average"]) == (2, None)
+    rate(pairs[2], 2)
+    assert stats()["feedback_average"] == pytest.approx(3.0)
+    assert stats()["feedback_average_by_role"] == {"mentee": pytest.approx(3.0), "mentor": None}
