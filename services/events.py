@@ -20,7 +20,7 @@ meeting.cancelled        {meeting_id, reason}
 meeting.attendance       {meeting_id, attended}
 meeting.held             {meeting_id, is_intro, is_final, held_count}
 meeting.missed           {meeting_id}
-feedback.given           {feedback_id, meeting_id (or null), rating}
+feedback.given           {feedback_id, meeting_id (or null)}: that feedback was given, not what
 stage.changed            {from, to}              (system)
 certificate.issued       {certificate_id, user_id} (system)
 =======================  ==========================================================

@@ -313,7 +313,7 @@ def give_feedback(
         "feedback.given",
         actor_id=actor.id,
         now=now,
-        payload={"feedback_id": feedback.id, "meeting_id": meeting.id, "rating": rating},
+        payload={"feedback_id": feedback.id, "meeting_id": meeting.id},  # that it was given, not what
     )
     return feedback
 
@@ -340,7 +340,7 @@ def feedback_on_mentorship(
         "feedback.given",
         actor_id=actor.id,
         now=now,
-        payload={"feedback_id": feedback.id, "meeting_id": None, "rating": rating},
+        payload={"feedback_id": feedback.id, "meeting_id": None},
     )
     return feedback
 

@@ -335,7 +335,17 @@ def test_feedback_by_attendees_once_each(
     )
     assert woken == [p.id]
     ev = flow.events(p)[-1]
-    assert (ev["type"], ev["actor_id"], ev["payload"]["rating"]) == ("feedback.given", p.mentee.id, 5)
+    assert (ev["type"], ev["actor_id"], ev["payload"]["meeting_id"]) == (
+        "feedback.given",
+        p.mentee.id,
+        m["id"],
+    )
+    # private to its author: the other side and operators see that it was given, not what
+    for reader in (p.mentor, people.operator()):
+        seen = client.get(f"{p.url}/events", headers=reader.auth).text
+        seen += client.get("/api/me/activity", headers=reader.auth).text
+        assert "Very helpful" not in seen
+        assert '"rating"' not in seen
     before = flow.state(p)
     problem(client.post(url, json={"rating": 4}, headers=p.mentee.auth), 409, detail="already")
     problem(client.post(url, json={"rating": 4}, headers=p.mentor.auth), 409, detail="took part")
