@@ -18,7 +18,7 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
 from prefect.flow_runs import resume_flow_run
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from flows.lifecycle import ENDINGS
@@ -66,7 +66,18 @@ def sent_mail_keys(db: Engine, mentorship_id: int) -> list[str]:
         )
 
 
+def unsent_mails(db: Engine, mentorship_id: int) -> int:
+    with Session(db) as s:
+        query = select(func.count()).where(
+            OutgoingEmail.mentorship_id == mentorship_id, OutgoingEmail.sent_at.is_(None)
+        )
+        return s.scalar(query) or 0
+
+
 def assert_each_mail_once(mailbox: Mailbox, walk: Walk, db: Engine) -> None:
+    # the handler sends the mail after it handled the events: wait until it marked them sent,
+    # or a mail in flight counts in the sink but not yet in the outbox
+    wait_until(lambda: unsent_mails(db, walk.mentorship_id) == 0, timeout=30, what="the outbox sent")
     sent = sent_mail_keys(db, walk.mentorship_id)
     wait_until(lambda: len(mails_of(mailbox, walk)) >= len(sent), timeout=30, what="mail")
     ids = [str(m["Message-ID"]) for m in mails_of(mailbox, walk)]
