@@ -59,6 +59,14 @@ def read_token(settings: Settings, token: str, *, now: datetime) -> TokenClaims 
         return None
 
 
+def sign_out(session: Session, settings: Settings, token: str, *, now: datetime) -> None:
+    """End the sign-in a token (or the portal cookie holding one) names, and commit."""
+    claims = read_token(settings, token, now=now)
+    if claims is not None:
+        sign_ins.end(session, claims.sign_in_id, now=now)
+        session.commit()
+
+
 def token_user(session: Session, settings: Settings, token: str, *, now: datetime) -> User | None:
     """The person a token belongs to, if it is well signed and its sign-in still counts."""
     claims = read_token(settings, token, now=now)

@@ -31,20 +31,22 @@ def start(data_dir: Path) -> str:
         from pgserver.postgres_server import get_server
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1, STARTS + 1):
+
+    def once() -> str:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            server = get_server(data_dir.resolve(), cleanup_mode=None)  # outlives this process
+        uri: str = server.get_uri()
+        return uri
+
+    for _ in range(STARTS - 1):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                server = get_server(data_dir.resolve(), cleanup_mode=None)  # outlives this process
-            uri: str = server.get_uri()
-            return uri
+            return once()
         except (subprocess.SubprocessError, OSError, AssertionError):
             # pgserver gives ``pg_ctl start`` 10 s; on a loaded machine the server may come up
             # later: the next try finds it running (or starts it again)
-            if attempt == STARTS:
-                raise
             time.sleep(2)
-    raise AssertionError("unreachable")
+    return once()
 
 
 def ensure_database(admin_url: str, name: str, *, driver: str) -> str:

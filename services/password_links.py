@@ -37,6 +37,11 @@ def password_link_token(secret_key: str, user: User, purpose: Purpose, *, now: d
     return f"{user.id}.{purpose}.{expires}.{_signature(secret_key, user, purpose, expires)}"
 
 
+def holder_key(token: str) -> str:
+    """What setting a password with ``token`` is throttled by: the person it names."""
+    return token.split(".", 1)[0]
+
+
 def password_link_path(secret_key: str, user: User, purpose: Purpose, *, now: datetime) -> str:
     """Path and query of the page that sets the password, relative to ``settings.base_url``."""
     return f"{SET_PASSWORD_PATH}?token={password_link_token(secret_key, user, purpose, now=now)}"

@@ -32,6 +32,7 @@ from models.settings import Settings, get_settings
 from services import outbox
 from services.consequences import MailSpec
 from services.outbox import NewEmail
+from services.password_links import Purpose, password_link_mail
 from tasks.email_render import Recipient, render_email
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,14 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
         )
         added += outbox.enqueue_email(session, new, now=now)
     return added
+
+
+def enqueue_password_link(
+    session: Session, user: User, purpose: Purpose, *, settings: Settings, now: datetime
+) -> None:
+    """Mail ``user`` a link to choose a password: an invitation or a reset."""
+    mail = password_link_mail(settings.secret_key, user, purpose, now=now)
+    enqueue_mails(session, [mail], settings=settings, now=now)
 
 
 # --- sending -------------------------------------------------------------------------------------

@@ -8,12 +8,12 @@ erasure signs out and ends on the login page.
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.deps import Throttle, client_address
 from api.portal.pages import PortalRoute, Posting, Reading
 from api.portal.session import LOGIN, end_session, start_session
+from api.routers.users import my_data_file
 from api.tokens import sign_in
 from services import personal_data, sign_ins
 from services.errors import DomainError, Invalid
@@ -37,9 +37,7 @@ def new_password(portal: Posting, throttle: Throttle) -> Response:
         throttle.attempt(portal.user.email, client_address(portal.request))
         if new != str(fields.get("again") or "")[:200]:
             raise Invalid(_("The two passwords differ."), loc=("body", "again"))
-        change_password(
-            portal.session, portal.user, current=str(fields.get("current_password") or "")[:200], new=new
-        )
+        change_password(portal.session, portal.user, current=current, new=new)
     except DomainError as refused:  # TooManySignIns (429) too
         portal.session.rollback()
         return portal.page(PAGE, status=refused.status, error=portal.explain(refused))
@@ -62,9 +60,7 @@ def sign_out_everywhere(portal: Posting) -> Response:
 
 @router.get("/account/export")
 def export(portal: Reading) -> Response:
-    body = jsonable_encoder(personal_data.export(portal.session, portal.user, now=portal.now))
-    disposition = f'attachment; filename="mentorflow-my-data-{portal.now:%Y-%m-%d}.json"'
-    return JSONResponse(body, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+    return my_data_file(portal.session, portal.user, now=portal.now)
 
 
 @router.post("/account/erase", response_class=HTMLResponse)

@@ -30,12 +30,15 @@ from api.i18n import request_locale
 from api.portal.reader import Reader
 from api.portal.session import (
     CSRF_FIELD,
+    FORM_EXPIRED,
     FormDep,
     FormRefused,
     SignInRequired,
     Visitor,
     checked_visitor,
+    login_nonce,
     login_url,
+    remember_login_nonce,
     signed_in,
 )
 from api.portal.texts import AGREEMENT_STATUSES, DONE, MEETING_STATUSES, MODES, STAGES, label, say
@@ -164,6 +167,15 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     return response
 
 
+def nonce_page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page of the signed-out part (login, choosing a password): its form carries a nonce,
+    remembered in a short-lived cookie (``session.nonce_matches``)."""
+    nonce = login_nonce(request)
+    response = render(request, template, status=status, nonce=nonce, **context)
+    remember_login_nonce(response, request, nonce)
+    return response
+
+
 def _portal(
     request: Request, session: Session, settings: Settings, now: datetime, visitor: Visitor
 ) -> Portal:
@@ -222,10 +234,7 @@ class PortalRoute(APIRoute):
             except SignInRequired:
                 return RedirectResponse(login_url(request), status_code=303)
             except FormRefused:
-                message = _(
-                    "This form has expired or did not come from this site. Reload the page and try again."
-                )
-                return error_page(request, 403, translate(message, request_locale(request)))
+                return error_page(request, 403, translate(FORM_EXPIRED, request_locale(request)))
             except DomainError as refused:
                 detail = translate(refused.message, request_locale(request), **refused.params)
                 return error_page(request, refused.status, detail)

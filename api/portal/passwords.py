@@ -12,35 +12,21 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import Now, SessionDep, SettingsDep, Throttle, client_address
 from api.i18n import request_locale
 from api.portal.forms import text
-from api.portal.pages import PortalRoute, render
-from api.portal.session import (
-    HOME,
-    LOGIN_COOKIE,
-    FormDep,
-    login_nonce,
-    remember_login_nonce,
-    same,
-    start_session,
-)
+from api.portal.pages import PortalRoute, nonce_page
+from api.portal.session import FORM_EXPIRED, HOME, FormDep, nonce_matches, start_session
+from api.routers.auth import RESET_LINK_ON_ITS_WAY, mail_reset_link
 from api.throttling import TooManySignIns
 from api.tokens import sign_in
 from services import password_links
 from services.errors import DomainError
 from services.i18n import _, translate
-from services.password_links import password_link_mail
-from services.users import find_user
-from tasks.mail import enqueue_mails
 
 router = APIRouter(route_class=PortalRoute)
 Token = Annotated[str, Query(max_length=300)]
-EXPIRED_FORM = _("This form has expired or did not come from this site. Reload the page and try again.")
 
 
 def _page(request: Request, template: str, *, status: int = 200, **context: Any) -> HTMLResponse:
-    nonce = login_nonce(request)
-    response = render(request, f"portal/{template}", status=status, nonce=nonce, **context)
-    remember_login_nonce(response, request, nonce)
-    return response
+    return nonce_page(request, f"portal/{template}", status=status, **context)
 
 
 @router.get("/password", response_class=HTMLResponse)
@@ -61,22 +47,21 @@ def choose(
     request: Request, session: SessionDep, settings: SettingsDep, throttle: Throttle, now: Now, form: FormDep
 ) -> Response:
     language, token = request_locale(request), text(form, "token")[:300]
-    if not same(form.get("nonce"), request.cookies.get(LOGIN_COOKIE, "")):
+    if not nonce_matches(request, form):
         return _page(
-            request, "password_set.html", status=403, error=translate(EXPIRED_FORM, language), token=token
+            request, "password_set.html", status=403, error=translate(FORM_EXPIRED, language), token=token
         )
     password = str(form.get("password") or "")[:200]
     if password != str(form.get("again") or "")[:200]:
         error = translate(_("The two passwords differ."), language)
         return _page(request, "password_set.html", status=422, error=error, token=token)
     try:
-        throttle.attempt(token.split(".", 1)[0], client_address(request))
+        throttle.attempt(password_links.holder_key(token), client_address(request))
         user = password_links.set_password(session, settings.secret_key, token, password, now=now)
-    except (DomainError, TooManySignIns) as refused:
+    except DomainError as refused:  # an invalid link or password (422), TooManySignIns (429)
         session.rollback()
-        status = 429 if isinstance(refused, TooManySignIns) else 422
         error = translate(refused.message, language, **refused.params)
-        return _page(request, "password_set.html", status=status, error=error, token=token)
+        return _page(request, "password_set.html", status=refused.status, error=error, token=token)
     session_token = sign_in(session, settings, user, now=now)
     session.commit()
     response = RedirectResponse(HOME, status_code=303)
@@ -95,19 +80,13 @@ def forgot(
 ) -> Response:
     """The same answer whether or not the address has an account (see ``/api/auth/forgot-password``)."""
     language, email = request_locale(request), text(form, "email")[:320]
-    if not same(form.get("nonce"), request.cookies.get(LOGIN_COOKIE, "")):
-        return _page(request, "password_forgot.html", status=403, error=translate(EXPIRED_FORM, language))
+    if not nonce_matches(request, form):
+        return _page(request, "password_forgot.html", status=403, error=translate(FORM_EXPIRED, language))
     try:
         throttle.attempt(email, client_address(request))
     except TooManySignIns as refused:
         error = translate(refused.message, language, **refused.params)
         return _page(request, "password_forgot.html", status=429, error=error)
-    user = find_user(session, email) if email else None
-    if user is not None and user.deactivated_at is None:
-        mail = password_link_mail(settings.secret_key, user, "reset", now=now)
-        enqueue_mails(session, [mail], settings=settings, now=now)
-        session.commit()
-    sent = translate(
-        _("If this address has an account, a link to set a new password is on its way."), language
-    )
+    mail_reset_link(session, settings, email, now=now)
+    sent = translate(RESET_LINK_ON_ITS_WAY, language)
     return _page(request, "password_forgot.html", sent=sent)

@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from api.deps import Now, SessionDep, SettingsDep
-from api.tokens import read_token, token_user
+from api.tokens import sign_out, token_user
 from models import User
 from models.settings import Settings
-from services import sign_ins
+from services.i18n import _
 
 COOKIE = "mentorflow_session"
 LOGIN_COOKIE = "mentorflow_login"
@@ -33,6 +33,10 @@ CSRF_FIELD = "csrf_token"
 COOKIE_PATH = "/portal"
 HOME = "/portal"
 LOGIN = "/portal/login"
+
+
+#: Answer to a form without its CSRF token or nonce (forged, or from an expired page).
+FORM_EXPIRED = _("This form has expired or did not come from this site. Reload the page and try again.")
 
 
 class SignInRequired(Exception):  # noqa: N818 - a signal, answered with a redirect to the login page
@@ -131,11 +135,14 @@ def end_session(
 ) -> None:
     """Sign out: the cookie's sign-in ends on the server (a copy of it opens nothing), and the
     browser forgets the cookie."""
-    claims = read_token(settings, request.cookies.get(COOKIE, ""), now=now)
-    if claims is not None:
-        sign_ins.end(session, claims.sign_in_id, now=now)
-        session.commit()
+    sign_out(session, settings, request.cookies.get(COOKIE, ""), now=now)
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
+
+
+def nonce_matches(request: Request, form: FormData) -> bool:
+    """A form of the signed-out pages (login, choosing a password) carries the nonce of its
+    cookie (double submit)."""
+    return same(form.get("nonce"), request.cookies.get(LOGIN_COOKIE, ""))
 
 
 def login_nonce(request: Request) -> str:

@@ -10,17 +10,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api.deps import Now, SessionDep, SettingsDep, Throttle, client_address
 from api.i18n import request_locale
 from api.portal.forms import text
-from api.portal.pages import PortalRoute, Posting, render
+from api.portal.pages import PortalRoute, Posting, nonce_page, render
 from api.portal.session import (
+    FORM_EXPIRED,
     LOGIN,
-    LOGIN_COOKIE,
     FormDep,
     MaybeVisitor,
     end_session,
-    login_nonce,
-    remember_login_nonce,
+    nonce_matches,
     safe_next,
-    same,
     start_session,
 )
 from api.throttling import TooManySignIns
@@ -41,19 +39,9 @@ def _login_page(
     email: str = "",
     done: str | None = None,
 ) -> HTMLResponse:
-    nonce = login_nonce(request)
-    response = render(
-        request,
-        "portal/login.html",
-        status=status,
-        nonce=nonce,
-        next=next_path,
-        error=error,
-        email=email,
-        done=done,
+    return nonce_page(
+        request, "portal/login.html", status=status, next=next_path, error=error, email=email, done=done
     )
-    remember_login_nonce(response, request, nonce)
-    return response
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -76,9 +64,8 @@ def login(
 ) -> Response:
     email, password = text(form, "email")[:320], str(form.get("password") or "")[:200]
     target, language = safe_next(text(form, "next")), request_locale(request)
-    if not same(form.get("nonce"), request.cookies.get(LOGIN_COOKIE, "")):
-        message = _("This form has expired or did not come from this site. Reload the page and try again.")
-        return _login_page(request, target, status=403, error=translate(message, language), email=email)
+    if not nonce_matches(request, form):
+        return _login_page(request, target, status=403, error=translate(FORM_EXPIRED, language), email=email)
     if not (email and password):
         error = translate(_("Wrong email or password."), language)
         return _login_page(request, target, status=401, error=error, email=email)

@@ -3,23 +3,28 @@ and setting one with a mailed link (invitation, reset)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.orm import Session
 
 from api.deps import BearerToken, CurrentUser, Now, SessionDep, SettingsDep, Throttle, client_address
 from api.problems import problems
 from api.schemas.users import Accepted, PasswordChange, PasswordForgotten, PasswordSet, TokenRead
-from api.tokens import read_token, sign_in
+from api.tokens import sign_in, sign_out
+from models import User
+from models.settings import Settings
 from services import password_links, sign_ins
 from services.errors import NotAuthenticated
 from services.i18n import _
-from services.password_links import password_link_mail
 from services.users import authenticate, change_password, find_user
-from tasks.mail import enqueue_mails
+from tasks.mail import enqueue_password_link
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+#: The answer to "forgot password", the same whether or not the address has an account.
+RESET_LINK_ON_ITS_WAY = _("If this address has an account, a link to set a new password is on its way.")
 
 
 @router.post("/token", responses=problems(429))
@@ -40,9 +45,7 @@ def token(
     if user is None:
         raise NotAuthenticated(_("Wrong email or password."))
     throttle.succeeded(form.username)
-    access_token = sign_in(session, settings, user, now=now)
-    session.commit()  # the sign-in, and a password hash that may have been upgraded
-    return TokenRead(access_token=access_token, expires_in=int(settings.token_lifetime.total_seconds()))
+    return _signed_in(session, settings, user, now=now)  # (and a password hash maybe upgraded)
 
 
 @router.post("/logout", status_code=204, responses=problems())
@@ -50,10 +53,7 @@ def logout(
     user: CurrentUser, token: BearerToken, session: SessionDep, settings: SettingsDep, now: Now
 ) -> Response:
     """End this token's sign-in on the server: the token opens nothing from now on."""
-    claims = read_token(settings, token or "", now=now)
-    if claims is not None:
-        sign_ins.end(session, claims.sign_in_id, now=now)
-        session.commit()
+    sign_out(session, settings, token or "", now=now)
     return Response(status_code=204)
 
 
@@ -73,9 +73,7 @@ def new_password(
     throttle.attempt(user.email, client_address(request))
     change_password(session, user, current=body.current_password, new=body.new_password)
     sign_ins.end_all(session, user.id, now=now)
-    access_token = sign_in(session, settings, user, now=now)
-    session.commit()
-    return TokenRead(access_token=access_token, expires_in=int(settings.token_lifetime.total_seconds()))
+    return _signed_in(session, settings, user, now=now)
 
 
 @router.post("/forgot-password", status_code=202, responses=problems(429))
@@ -91,16 +89,8 @@ def forgot_password(
     not the address has an account; earlier sign-ins end only once the new password is set, so
     nobody can sign others out by asking."""
     throttle.attempt(body.email, client_address(request))
-    user = find_user(session, body.email)
-    if user is not None and user.deactivated_at is None:
-        enqueue_mails(
-            session,
-            [password_link_mail(settings.secret_key, user, "reset", now=now)],
-            settings=settings,
-            now=now,
-        )
-        session.commit()
-    return Accepted(detail=_("If this address has an account, a link to set a new password is on its way."))
+    mail_reset_link(session, settings, body.email, now=now)
+    return Accepted(detail=RESET_LINK_ON_ITS_WAY)
 
 
 @router.post("/set-password", responses=problems(422, 429))
@@ -114,8 +104,21 @@ def set_password_with_link(
 ) -> TokenRead:
     """Set a password with the link from an invitation or reset mail; signs in (a new token)
     and ends every other sign-in."""
-    throttle.attempt(body.token.split(".", 1)[0], client_address(request))
+    throttle.attempt(password_links.holder_key(body.token), client_address(request))
     user = password_links.set_password(session, settings.secret_key, body.token, body.password, now=now)
+    return _signed_in(session, settings, user, now=now)
+
+
+def mail_reset_link(session: Session, settings: Settings, email: str, *, now: datetime) -> None:
+    """A reset link to the address if it has an active account (portal and API alike); commits."""
+    user = find_user(session, email) if email else None
+    if user is not None and user.deactivated_at is None:
+        enqueue_password_link(session, user, "reset", settings=settings, now=now)
+        session.commit()
+
+
+def _signed_in(session: Session, settings: Settings, user: User, *, now: datetime) -> TokenRead:
+    """Begin a sign-in for ``user``, commit, and answer with its token."""
     access_token = sign_in(session, settings, user, now=now)
     session.commit()
     return TokenRead(access_token=access_token, expires_in=int(settings.token_lifetime.total_seconds()))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, Now, Operator, SessionDep, SettingsDep, Throttle, WriteDep, client_address
 from api.problems import problems
@@ -22,11 +24,11 @@ from api.schemas.users import (
     UserCreate,
     UserRead,
 )
+from models import User
 from services import catalogue, notices, password_links, personal_data, reports, users
 from services.errors import NotFound
 from services.i18n import _
-from services.password_links import password_link_mail
-from tasks.mail import enqueue_mails
+from tasks.mail import enqueue_password_link
 
 router = APIRouter(tags=["users"])
 
@@ -72,8 +74,7 @@ def invite(body: Invitation, _operator: Operator, write: WriteDep, settings: Set
         roles=body.roles,
         now=write.now,
     )
-    mail = password_link_mail(settings.secret_key, user, "invitation", now=write.now)
-    enqueue_mails(write.session, [mail], settings=settings, now=write.now)
+    enqueue_password_link(write.session, user, "invitation", settings=settings, now=write.now)
     return write.done(UserRead.of(user), status_code=201)
 
 
@@ -83,8 +84,7 @@ def reset_password(user_id: int, operator: Operator, write: WriteDep, settings: 
     a mail with a link to choose a new one (two hours, once)."""
     user = users.someone_else(write.session, operator, user_id)
     password_links.reset_by_operator(write.session, user, now=write.now)
-    mail = password_link_mail(settings.secret_key, user, "reset", now=write.now)
-    enqueue_mails(write.session, [mail], settings=settings, now=write.now)
+    enqueue_password_link(write.session, user, "reset", settings=settings, now=write.now)
     return write.done(UserRead.of(user))
 
 
@@ -100,6 +100,11 @@ def erase_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
 @router.get("/me/export", responses=problems())
 def export_my_data(user: CurrentUser, session: SessionDep, now: Now) -> JSONResponse:
     """Everything stored about you, or written by you, as one JSON file."""
+    return my_data_file(session, user, now=now)
+
+
+def my_data_file(session: Session, user: User, *, now: datetime) -> JSONResponse:
+    """The export as a download (the API's and the portal's)."""
     body = jsonable_encoder(personal_data.export(session, user, now=now))
     disposition = f'attachment; filename="mentorflow-my-data-{now:%Y-%m-%d}.json"'
     return JSONResponse(body, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
