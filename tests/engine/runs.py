@@ -83,6 +83,13 @@ def run_reconciler(**parameters: int) -> None:
     assert run.state.is_completed(), run.state
 
 
+def reconciled_until(flow_run_id: str, state: StateType) -> bool:
+    """One reconciler tick, then: is the run in ``state``? (For ``wait_until``: ticks as the
+    schedule would give them, every few seconds instead of every minute.)"""
+    run_reconciler()
+    return state_of(flow_run_id) == state
+
+
 def flow_processes(runner: RunnerControl) -> list[str]:
     """Command lines of the flow-run processes in the runner's group: every member but the
     runner and its two helpers from ``multiprocessing`` (the warm forkserver that forks each
