@@ -43,14 +43,21 @@ def _worker() -> str:
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A database migrated with Alembic, for the whole session of this worker."""
-    if request.param == "sqlite":
+    yield from migrated_database(request.param, tmp_path_factory)
+
+
+def migrated_database(
+    kind: str, tmp_path_factory: pytest.TempPathFactory, label: str = ""
+) -> Iterator[Engine]:
+    """A new database of ``kind`` (sqlite, postgresql) at Alembic's head; dropped after."""
+    if kind == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         upgrade(url)
         engine = make_engine(url)
         yield engine
         engine.dispose()
         return
-    name = f"mentorflow_test_{_worker()}_{os.getpid()}"
+    name = f"mentorflow_test_{label}{_worker()}_{os.getpid()}"
     url = create_pg_database(name, driver="psycopg")
     upgrade(url)
     engine = make_engine(url)

@@ -6,7 +6,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
+from sqlalchemy import Engine
 
+from tests.conftest import migrated_database
 from tests.support import Person
 
 
@@ -50,3 +52,11 @@ def sign_in(live_url: str) -> Callable[[Page, Person], None]:
         page.wait_for_url(lambda url: "/portal/login" not in url)
 
     return sign_in
+
+
+@pytest.fixture(scope="session")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """Browser tests run on PostgreSQL alone, the production database. What a page does with
+    the data comes from the services, whose tests (and the API's) run on SQLite and PostgreSQL
+    both; in a browser, the second backend doubled the time and found nothing more."""
+    yield from migrated_database("postgresql", tmp_path_factory, label="portal")
