@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -20,6 +20,12 @@ from models import (
     Stage,
 )
 from services.i18n import _
+
+#: A person who has not done their next step for this long holds the pair up (operators' lists).
+OVERDUE_AFTER = timedelta(days=3)
+#: The engine's own steps take seconds; one this late is stuck.
+SYSTEM_OVERDUE_AFTER = timedelta(minutes=15)
+LIVE_MEETINGS = (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED)
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,8 @@ class Snapshot:
     mentorship: Mentorship
     versions: list[AgreementVersion] = field(default_factory=list)
     meetings: list[Meeting] = field(default_factory=list)
+    #: meetings held, when ``meetings`` holds only what decides the next step (``live_only``)
+    held_count: int | None = None
 
     @property
     def current_agreement(self) -> AgreementVersion | None:
@@ -49,6 +57,8 @@ class Snapshot:
 
     @property
     def meetings_held(self) -> int:
+        if self.held_count is not None:
+            return self.held_count
         return sum(1 for m in self.meetings if m.status == MeetingStatus.HELD)
 
     def next_meeting(self, now: datetime) -> Meeting | None:
@@ -60,23 +70,49 @@ class Snapshot:
         return min(upcoming, key=lambda m: m.starts_at, default=None)
 
 
-def snapshots(session: Session, mentorships: list[Mentorship]) -> list[Snapshot]:
-    """Two queries for any number of mentorships (no N+1 on listings)."""
+def snapshots(session: Session, mentorships: list[Mentorship], *, live_only: bool = False) -> list[Snapshot]:
+    """A few queries for any number of mentorships (no N+1 on listings).
+
+    ``live_only`` loads only the meetings that decide the next step (proposed, confirmed, a
+    final one held) and counts the held ones: enough for ``waiting_for`` over thousands of
+    mentorships, without every meeting of their past.
+    """
     ids = [m.id for m in mentorships]
     versions: dict[int, list[AgreementVersion]] = defaultdict(list)
     meetings: dict[int, list[Meeting]] = defaultdict(list)
-    if ids:
+    held: dict[int, int] = {}
+    for chunk in _chunks(ids):
         for v in session.scalars(
             select(AgreementVersion)
-            .where(AgreementVersion.mentorship_id.in_(ids))
+            .where(AgreementVersion.mentorship_id.in_(chunk))
             .order_by(AgreementVersion.number)
         ):
             versions[v.mentorship_id].append(v)
-        for meeting in session.scalars(
-            select(Meeting).where(Meeting.mentorship_id.in_(ids)).order_by(Meeting.starts_at, Meeting.id)
-        ):
+        query = select(Meeting).where(Meeting.mentorship_id.in_(chunk))
+        if live_only:
+            query = query.where(
+                or_(
+                    Meeting.status.in_(LIVE_MEETINGS),
+                    and_(Meeting.is_final.is_(True), Meeting.status == MeetingStatus.HELD),
+                )
+            )
+            counted = session.execute(
+                select(Meeting.mentorship_id, func.count())
+                .where(Meeting.mentorship_id.in_(chunk), Meeting.status == MeetingStatus.HELD)
+                .group_by(Meeting.mentorship_id)
+            ).tuples()
+            held.update((mentorship_id, n) for mentorship_id, n in counted)
+        for meeting in session.scalars(query.order_by(Meeting.starts_at, Meeting.id)):
             meetings[meeting.mentorship_id].append(meeting)
-    return [Snapshot(m, versions[m.id], meetings[m.id]) for m in mentorships]
+    return [
+        Snapshot(m, versions[m.id], meetings[m.id], held.get(m.id, 0) if live_only else None)
+        for m in mentorships
+    ]
+
+
+def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:
+    """Bounded ``IN`` lists: SQLite takes at most 32,766 parameters in one statement."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def snapshot(session: Session, mentorship: Mentorship) -> Snapshot:
@@ -141,3 +177,29 @@ def _waiting_in_working_stage(snap: Snapshot, now: datetime) -> WaitingFor:
         # the final meeting was held; the lifecycle flow begins closing in a moment
         return WaitingFor("system", "issue_certificates", _("issue the certificates"))
     return WaitingFor("mentee", "propose_meeting", _("propose the next meeting"))
+
+
+def waiting_since(snap: Snapshot, waiting: WaitingFor) -> datetime:
+    """Since when the mentorship has waited for ``waiting``: the moment the step became due
+    (the request, the submission, the proposal, the meeting's start), else its last activity."""
+    m = snap.mentorship
+    meeting_id = waiting.params.get("meeting_id")
+    meeting = next((x for x in snap.meetings if x.id == meeting_id), None)
+    pending = snap.pending_agreement
+    if waiting.action == "answer_request":
+        return m.requested_at
+    if waiting.action == "approve_agreement" and pending is not None and pending.submitted_at:
+        return pending.submitted_at
+    if waiting.action == "confirm_meeting" and meeting is not None:
+        return meeting.created_at
+    if waiting.action == "confirm_attendance" and meeting is not None:
+        return meeting.starts_at
+    return m.last_activity_at
+
+
+def is_overdue(waiting: WaitingFor, since: datetime, now: datetime) -> bool:
+    """Whether the step is late: a person's after ``OVERDUE_AFTER``, the engine's after
+    ``SYSTEM_OVERDUE_AFTER``; a confirmed meeting still to come is nobody's delay."""
+    if waiting.action == "meet":
+        return False
+    return now - since > (SYSTEM_OVERDUE_AFTER if waiting.who == "system" else OVERDUE_AFTER)

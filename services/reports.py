@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -19,27 +19,10 @@ from models import (
     Stage,
     User,
 )
-from services.progress import Snapshot, snapshots, waiting_for
+from services.progress import OVERDUE_AFTER
 
-OVERDUE_AFTER = timedelta(days=3)
 #: Feedback figures for operators come from at least this many people (privacy by default).
 MIN_AUTHORS = 3
-
-
-def all_mentorships(
-    session: Session, *, now: datetime, stage: str | None = None, waiting_for_who: str | None = None
-) -> list[Snapshot]:
-    query = select(Mentorship).order_by(Mentorship.id.desc())
-    if stage:
-        query = query.where(Mentorship.stage == stage)
-    snaps = snapshots(session, list(session.scalars(query).unique()))
-    if waiting_for_who:
-        snaps = [
-            s
-            for s in snaps
-            if (w := waiting_for(s, now)) is not None and waiting_for_who in (w.who, w.action)
-        ]
-    return snaps
 
 
 @dataclass(frozen=True)
@@ -53,32 +36,39 @@ class ProgramStats:
 
 
 def program_stats(session: Session, *, now: datetime) -> ProgramStats:
-    counts = dict(
-        session.execute(select(Mentorship.stage, func.count()).group_by(Mentorship.stage)).tuples().all()
-    )
-    per_stage = {stage.value: counts.get(stage.value, 0) for stage in Stage}
     held = session.scalar(select(func.count()).where(Meeting.status == MeetingStatus.HELD)) or 0
     count = session.scalar(select(func.count(Feedback.id))) or 0
-    ratings = select(Feedback.rating, Feedback.author_id).join(
-        Mentorship, Mentorship.id == Feedback.mentorship_id
-    )
     return ProgramStats(
-        per_stage=per_stage,
+        per_stage=per_stage(session),
         meetings_held=held,
         feedback_count=count,
-        feedback_average=_average(session, ratings),
+        feedback_average=feedback_average(session),
         feedback_average_by_role={
-            "mentee": _average(session, ratings.where(Feedback.author_id == Mentorship.mentee_id)),
-            "mentor": _average(session, ratings.where(Feedback.author_id == Mentorship.mentor_id)),
+            "mentee": feedback_average(session, Feedback.author_id == Mentorship.mentee_id),
+            "mentor": feedback_average(session, Feedback.author_id == Mentorship.mentor_id),
         },
         overdue=_overdue(session, now),
     )
 
 
-def _average(session: Session, ratings: Select[int, int]) -> float | None:
-    """The mean rating, or None while fewer than ``MIN_AUTHORS`` people gave one: a figure from
-    one or two people tells operators what those people said."""
-    found = ratings.subquery()
+def per_stage(session: Session) -> dict[str, int]:
+    """How many mentorships are in each stage (every stage named, zeros included)."""
+    counts = dict(
+        session.execute(select(Mentorship.stage, func.count()).group_by(Mentorship.stage)).tuples().all()
+    )
+    return {stage.value: counts.get(stage.value, 0) for stage in Stage}
+
+
+def feedback_average(session: Session, *conditions: ColumnElement[bool]) -> float | None:
+    """The mean rating of the feedback that meets ``conditions``, or None while fewer than
+    ``MIN_AUTHORS`` people gave one: a figure from one or two people tells operators what
+    those people said."""
+    found = (
+        select(Feedback.rating, Feedback.author_id)
+        .join(Mentorship, Mentorship.id == Feedback.mentorship_id)
+        .where(*conditions)
+        .subquery()
+    )
     authors, mean = session.execute(
         select(func.count(distinct(found.c.author_id)), func.avg(found.c.rating))
     ).one()

@@ -53,6 +53,7 @@ from prefect.exceptions import (
 from prefect.flow_runs import resume_flow_run
 from prefect.futures import PrefectDistributedFuture
 from prefect.states import Scheduled
+from prefect.utilities.urls import url_for
 from sqlalchemy import Engine
 
 from models.db import read_scope, session_scope
@@ -166,6 +167,11 @@ def _delay(mentorship_id: int) -> PrefectDistributedFuture[int]:
     # needs to emit events. With a tag per mentorship, bursts deadlocked the task worker
     # (benchmarks/engine_latency.py, 292 events left unhandled). The run's name carries the id.
     return handle_events.delay(mentorship_id)
+
+
+def run_url(flow_run_id: str | None) -> str | None:
+    """The run's page in the Prefect UI (``PREFECT_UI_URL``, by default the API's server)."""
+    return url_for("flow-run", obj_id=flow_run_id) if flow_run_id else None
 
 
 def read_target(mentorship_id: int, db: Engine | None = None) -> EngineTarget | None:

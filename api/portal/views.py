@@ -45,10 +45,18 @@ def _meeting_allows(fact: Fact, meeting: Meeting, allowed: frozenset[Fact]) -> b
 
 
 @dataclass(frozen=True)
+class Answer:
+    """One participant's attendance answer, as a page names it: ``name`` None is the reader."""
+
+    name: str | None
+    attended: bool | None
+
+
+@dataclass(frozen=True)
 class MeetingView:
     meeting: Meeting
     mine: bool | None  # the reader's attendance answer
-    theirs: bool | None  # the other participant's
+    answers: tuple[Answer, Answer]  # the reader's first; for operators, mentee then mentor
     can_decide: bool
     can_cancel: bool
     can_attend: bool
@@ -63,11 +71,11 @@ def meeting_view(
     allowed: frozenset[Fact] | None = None,
 ) -> MeetingView:
     allowed = allowed_facts(mentorship, user_id) if allowed is None else allowed
-    mine, theirs = meeting.attendance_of(user_id), meeting.attendance_of(mentorship.other_side(user_id))
+    mine = meeting.attendance_of(user_id)
     return MeetingView(
         meeting=meeting,
         mine=None if mine is None else mine.attended,
-        theirs=None if theirs is None else theirs.attended,
+        answers=_answers(meeting, mentorship, user_id),
         can_decide=_meeting_allows(Fact.DECIDE_MEETING, meeting, allowed) and meeting.starts_at > now,
         can_cancel=_meeting_allows(Fact.CANCEL_MEETING, meeting, allowed),
         can_attend=mine is None
@@ -75,6 +83,18 @@ def meeting_view(
         and meeting.starts_at <= now,
         has_invite=meeting.status in WITH_INVITE,
     )
+
+
+def _answers(meeting: Meeting, mentorship: Mentorship, reader_id: int) -> tuple[Answer, Answer]:
+    def answer(person: User) -> Answer:
+        given = meeting.attendance_of(person.id)
+        return Answer(
+            None if person.id == reader_id else person.display_name,
+            None if given is None else given.attended,
+        )
+
+    mentee, mentor = answer(mentorship.mentee), answer(mentorship.mentor)
+    return (mentor, mentee) if reader_id == mentorship.mentor_id else (mentee, mentor)
 
 
 def split_meetings(views: list[MeetingView], now: datetime) -> tuple[list[MeetingView], list[MeetingView]]:
@@ -103,7 +123,7 @@ def next_step(
     elif waiting.who in ("mentee", "mentor"):
         who = (mentorship.mentee if waiting.who == "mentee" else mentorship.mentor).display_name
     elif waiting.who == "both":
-        who = say(_("Both of you"), reader.language)
+        who = say(_("Both of you") if mentorship.side_of(user.id) else _("Both"), reader.language)
     else:
         who = "mentorflow"
     return NextStep(who, say(waiting.what, reader.language, **params))

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import Now, Operator, SessionDep
 from api.i18n import Language
 from api.problems import problems
+from api.schemas.admin import ListedMentorshipRead, OverviewRead
 from api.schemas.common import Output
-from api.schemas.mentorships import MentorshipRead
 from models import Stage
-from services import handling, reports
+from services import handling, listing, overview, reports
 
 router = APIRouter(prefix="/admin", tags=["operators"])
 
@@ -33,13 +33,22 @@ def all_mentorships(
     _operator: Operator,
     now: Now,
     language: Language,
+    response: Response,
     stage: Stage | None = None,
     waiting_for: Annotated[
-        str | None, Query(description="who must act (mentee, mentor, both, system) or an action code")
+        str | None,
+        Query(max_length=40, description="who must act (mentee, mentor, both, system) or an action code"),
     ] = None,
-) -> list[MentorshipRead]:
-    snaps = reports.all_mentorships(session, now=now, stage=stage, waiting_for_who=waiting_for)
-    return [MentorshipRead.of(s, now, language) for s in snaps]
+    q: Annotated[str, Query(max_length=200, description="part of a participant's name or e-mail")] = "",
+    overdue: Annotated[bool, Query(description="only those whose next step is late")] = False,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=listing.MAX_PER_PAGE, description="all if not given")] = None,
+) -> list[ListedMentorshipRead]:
+    """Newest request first; the total that match is in ``X-Total-Count``."""
+    filters = listing.Filters(search=q, stage=stage, waiting_for=waiting_for, overdue=overdue)
+    found = listing.list_mentorships(session, now=now, filters=filters, offset=offset, limit=limit)
+    response.headers["X-Total-Count"] = str(found.total)
+    return [ListedMentorshipRead.of_row(row, now, language) for row in found.rows]
 
 
 class SetAsideRead(Output):
@@ -77,3 +86,11 @@ def set_aside(session: SessionDep, _operator: Operator) -> list[SetAsideRead]:
 def stats(session: SessionDep, _operator: Operator, now: Now) -> StatsRead:
     """Counts per stage, meetings held, feedback averages and what is overdue."""
     return StatsRead.model_validate(reports.program_stats(session, now=now))
+
+
+@router.get("/overview", responses=problems(403))
+def program_overview(session: SessionDep, _operator: Operator, now: Now, language: Language) -> OverviewRead:
+    """What the operators' overview page shows: stages, what is stuck on whom since when
+    (longest first), meetings held per month, how requests are answered, feedback figures
+    (each from at least three people) and early ends."""
+    return OverviewRead.of(overview.overview(session, now=now), now, language)

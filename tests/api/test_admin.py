@@ -43,7 +43,9 @@ def test_listing_with_stage_and_waiting_for_filters(client: TestClient, operator
     listing = client.get("/api/admin/mentorships?stage=intro", headers=operator.auth).json()
     by_id = {m["id"]: m for m in listing}
     assert by_id[pending.id]["waiting_for"]["what"] == "approve agreement v1"
-    assert by_id[pending.id] == client.get(pending.url, headers=operator.auth).json()
+    single = client.get(pending.url, headers=operator.auth).json()
+    assert {k: v for k, v in by_id[pending.id].items() if k in single} == single
+    assert (by_id[pending.id]["overdue"], by_id[pending.id]["flow_run_url"]) == (False, None)
     invalid(client.get("/api/admin/mentorships?stage=sleeping", headers=operator.auth), "stage")
 
 
@@ -161,3 +163,117 @@ def test_feedback_figures_appear_from_three_people_on(
     rate(pairs[2], 2)
     assert stats()["feedback_average"] == pytest.approx(3.0)
     assert stats()["feedback_average_by_role"] == {"mentee": pytest.approx(3.0), "mentor": None}
+
+
+def test_search_by_name_or_address_overdue_filter_and_paging(
+    client: TestClient, operator: Person, people: People, flow: Flow, clock: Clock
+) -> None:
+    jorg = flow.request(people.mentee("Jörg Übermann"), people.mentor("Ada Lovelace"))
+    clock.advance(days=2)
+    rest = [flow.pair("requested") for _ in range(4)]
+    flow.ok("POST", f"{rest[0].url}/accept", rest[0].mentor)  # now waits for its mentee
+    clock.advance(days=2)  # Jörg's request: four days unanswered; the others' two
+
+    assert ids(client, operator, "?q=übermann") == [jorg.id]
+    assert ids(client, operator, "?q=ADA") == [jorg.id]
+    assert ids(client, operator, f"?q={rest[1].mentee.email}") == [rest[1].id]
+    assert ids(client, operator, "?q=%25") == []  # a search is text: % matches only itself
+    assert ids(client, operator, "?overdue=true") == [jorg.id]
+    assert ids(client, operator, "?waiting_for=mentor&overdue=true") == [jorg.id]
+    [late] = client.get("/api/admin/mentorships?overdue=true", headers=operator.auth).json()
+    assert late["waiting_since"] == late["requested_at"]
+    assert late["overdue"] is True
+
+    first = client.get("/api/admin/mentorships?limit=2", headers=operator.auth)
+    second = client.get("/api/admin/mentorships?limit=2&offset=2", headers=operator.auth)
+    third = client.get("/api/admin/mentorships?limit=2&offset=4", headers=operator.auth)
+    assert first.headers["X-Total-Count"] == "5"
+    pages = [[m["id"] for m in r.json()] for r in (first, second, third)]
+    assert pages == [[rest[3].id, rest[2].id], [rest[1].id, rest[0].id], [jorg.id]]
+    waiting = client.get("/api/admin/mentorships?waiting_for=mentor&limit=1&offset=1", headers=operator.auth)
+    assert waiting.headers["X-Total-Count"] == "4"
+    assert [m["id"] for m in waiting.json()] == [rest[2].id]
+    invalid(client.get("/api/admin/mentorships?limit=0", headers=operator.auth), "limit")
+    invalid(client.get("/api/admin/mentorships?limit=100000", headers=operator.auth), "limit")
+    invalid(client.get("/api/admin/mentorships?offset=-1", headers=operator.auth), "offset")
+    invalid(client.get(f"/api/admin/mentorships?q={'x' * 201}", headers=operator.auth), "q")
+
+
+def test_the_overview_says_what_is_stuck_on_whom_since_when_oldest_first(
+    client: TestClient, operator: Person, flow: Flow, clock: Clock
+) -> None:
+    unanswered = flow.pair("requested")
+    clock.advance(days=1)
+    unapproved = flow.pair("intro")
+    flow.draft(unapproved)
+    flow.submit(unapproved)
+    clock.advance(days=3.5)  # past the three days a person may take
+    flow.pair("requested")  # fresh: not stuck
+
+    body = client.get("/api/admin/overview", headers=operator.auth)
+
+    assert body.status_code == 200, body.text
+    stuck = body.json()["stuck"]
+    assert [s["mentorship_id"] for s in stuck] == [unanswered.id, unapproved.id]
+    oldest = stuck[0]
+    assert (oldest["waiting_for"]["who"], oldest["waiting_for"]["action"]) == ("mentor", "answer_request")
+    assert oldest["mentor"]["display_name"] == unanswered.mentor.name
+    assert stuck[1]["waiting_for"]["what"] == "approve agreement v1"
+    assert stuck[0]["since"] < stuck[1]["since"]
+    assert body.json()["per_stage"]["requested"] == 2
+    problem(client.get("/api/admin/overview", headers=unanswered.mentee.auth), 403)
+
+
+def test_the_overview_counts_meetings_per_month_and_how_requests_are_answered(
+    client: TestClient, operator: Person, flow: Flow, clock: Clock
+) -> None:
+    working = flow.pair("intro")  # accepted at once
+    flow.held_meeting(working)
+    flow.held_meeting(working)
+    declined = flow.request(flow.people.mentee(), flow.people.mentor())
+    clock.advance(hours=10)
+    flow.ok("POST", f"{declined.url}/decline", declined.mentor, json={"reason": "no time"})
+    flow.pair("requested")
+
+    found = client.get("/api/admin/overview", headers=operator.auth).json()
+
+    months = found["meetings_per_month"]
+    assert len(months) == 12
+    assert months[-1]["month"] == clock.now.strftime("%Y-%m")
+    assert [m["meetings_held"] for m in months] == [0] * 11 + [2]
+    requests = found["requests"]
+    assert (requests["received"], requests["accepted"], requests["declined"], requests["open"]) == (
+        3,
+        1,
+        1,
+        1,
+    )
+    assert requests["median_hours_to_answer"] == pytest.approx(5.0, abs=0.1)  # 0 h and 10 h
+
+
+def test_early_end_reasons_show_from_three_ends_on_and_feedback_figures_from_three_people(
+    client: TestClient, operator: Person, flow: Flow
+) -> None:
+    for _ in range(2):
+        flow.pair("ended")  # "moving away"
+    flow.pair("declined")  # "no time"
+
+    def ends() -> dict[str, Any]:
+        found: dict[str, Any] = client.get("/api/admin/overview", headers=operator.auth).json()["early_ends"]
+        return found
+
+    assert ends()["per_stage"] == {"declined": 1, "withdrawn": 0, "ended": 2}
+    assert ends()["reasons"] == []  # two people's words would be theirs
+    assert ends()["other_reasons"] == 3
+    flow.pair("ended")
+    assert ends()["reasons"] == [{"reason": "moving away", "count": 3}]
+    assert ends()["other_reasons"] == 1
+
+    figures = client.get("/api/admin/overview", headers=operator.auth).json()["feedback"]
+    assert {(f["about"], f["side"]) for f in figures} == {
+        ("meetings", "mentee"),
+        ("meetings", "mentor"),
+        ("mentorship", "mentee"),
+        ("mentorship", "mentor"),
+    }
+    assert all(f["average"] is None for f in figures)

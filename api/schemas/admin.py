@@ -1,0 +1,111 @@
+"""What operators read through the API: listed mentorships and the program overview."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from api.schemas.common import Output, PersonRef
+from api.schemas.mentorships import MentorshipRead, WaitingForRead
+from models import Stage
+from services import listing, overview
+from tasks.engine import run_url
+
+
+class ListedMentorshipRead(MentorshipRead):
+    """A mentorship as operators list it: also since when its next step waits, if that is late,
+    and its lifecycle run's page in the Prefect UI."""
+
+    waiting_since: datetime | None
+    overdue: bool
+    flow_run_url: str | None
+
+    @classmethod
+    def of_row(cls, row: listing.Row, now: datetime, language: str) -> ListedMentorshipRead:
+        return cls(
+            **MentorshipRead.of(row.snap, now, language).model_dump(),
+            waiting_since=row.since,
+            overdue=row.overdue,
+            flow_run_url=run_url(row.mentorship.flow_run_id),
+        )
+
+
+class StuckRead(Output):
+    mentorship_id: int
+    mentee: PersonRef
+    mentor: PersonRef
+    stage: Stage
+    waiting_for: WaitingForRead
+    since: datetime
+    flow_run_url: str | None
+
+    @classmethod
+    def of(cls, row: listing.Row, language: str) -> StuckRead:
+        m = row.mentorship
+        waiting = WaitingForRead.of(row.waiting, language)
+        if waiting is None or row.since is None:
+            raise ValueError(f"mentorship {m.id} waits for nobody: it is not stuck")
+        return cls(
+            mentorship_id=m.id,
+            mentee=PersonRef.model_validate(m.mentee),
+            mentor=PersonRef.model_validate(m.mentor),
+            stage=Stage(m.stage),
+            waiting_for=waiting,
+            since=row.since,
+            flow_run_url=run_url(m.flow_run_id),
+        )
+
+
+class MonthRead(Output):
+    month: str  # YYYY-MM
+    meetings_held: int
+
+
+class RequestsRead(Output):
+    received: int
+    accepted: int
+    declined: int
+    withdrawn_unanswered: int
+    open: int
+    median_hours_to_answer: float | None
+
+
+class FeedbackFigureRead(Output):
+    about: str  # meetings | mentorship
+    side: str  # the side that gave it: mentee | mentor
+    average: float | None  # null: fewer than three people gave one
+
+
+class ReasonRead(Output):
+    reason: str
+    count: int
+
+
+class EarlyEndsRead(Output):
+    per_stage: dict[str, int]
+    reasons: list[ReasonRead]  # each given for at least three ends
+    other_reasons: int
+
+
+class OverviewRead(Output):
+    per_stage: dict[str, int]
+    stuck: list[StuckRead]
+    meetings_per_month: list[MonthRead]
+    requests: RequestsRead
+    feedback: list[FeedbackFigureRead]
+    early_ends: EarlyEndsRead
+
+    @classmethod
+    def of(cls, found: overview.Overview, now: datetime, language: str) -> OverviewRead:
+        ends = found.early_ends
+        return cls(
+            per_stage=found.per_stage,
+            stuck=[StuckRead.of(row, language) for row in found.stuck],
+            meetings_per_month=[MonthRead(month=m, meetings_held=n) for m, n in found.meetings_per_month],
+            requests=RequestsRead.model_validate(found.requests),
+            feedback=[FeedbackFigureRead.model_validate(f) for f in found.feedback],
+            early_ends=EarlyEndsRead(
+                per_stage=ends.per_stage,
+                reasons=[ReasonRead(reason=r, count=n) for r, n in ends.reasons],
+                other_reasons=ends.other_reasons,
+            ),
+        )

@@ -1,0 +1,160 @@
+"""The program overview operators open first: where the mentorships stand, what is stuck on
+whom, meetings per month, how requests are answered, feedback figures and early ends.
+
+Private by default: a feedback average, and an early-end reason in words, shows only once at
+least ``MIN_AUTHORS`` people gave it (fewer would tell operators what those people said).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from statistics import median
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from models import Feedback, Meeting, MeetingStatus, Mentorship, Stage
+from services.listing import Row, stuck
+from services.reports import MIN_AUTHORS, feedback_average, per_stage
+
+MONTHS_SHOWN = 12
+EARLY_ENDS = (Stage.DECLINED, Stage.WITHDRAWN, Stage.ENDED)
+
+
+@dataclass(frozen=True)
+class RequestFigures:
+    received: int
+    accepted: int
+    declined: int
+    withdrawn_unanswered: int
+    open: int
+    median_hours_to_answer: float | None
+
+
+@dataclass(frozen=True)
+class FeedbackFigure:
+    """One average rating (1–5), or None: fewer than ``MIN_AUTHORS`` people gave one."""
+
+    about: str  # "meetings" | "mentorship"
+    side: str  # "mentee" | "mentor"
+    average: float | None
+
+
+@dataclass(frozen=True)
+class EarlyEnds:
+    per_stage: dict[str, int]  # declined, withdrawn, ended
+    reasons: list[tuple[str, int]]  # a reason given for at least MIN_AUTHORS ends, most first
+    other_reasons: int  # ends whose reason is rarer (or none was given)
+
+
+@dataclass(frozen=True)
+class Overview:
+    per_stage: dict[str, int]
+    stuck: list[Row]
+    meetings_per_month: list[tuple[str, int]]  # ("2026-11", 14), the last MONTHS_SHOWN months
+    requests: RequestFigures
+    feedback: list[FeedbackFigure]
+    early_ends: EarlyEnds
+
+
+def overview(session: Session, *, now: datetime) -> Overview:
+    return Overview(
+        per_stage=per_stage(session),
+        stuck=stuck(session, now=now),
+        meetings_per_month=meetings_per_month(session, now=now),
+        requests=request_figures(session),
+        feedback=feedback_figures(session),
+        early_ends=early_ends(session),
+    )
+
+
+def meetings_per_month(session: Session, *, now: datetime) -> list[tuple[str, int]]:
+    """Meetings held per calendar month (UTC) of their start, zeros included, oldest first."""
+    months = _last_months(now, MONTHS_SHOWN)
+    first = datetime(int(months[0][:4]), int(months[0][5:]), 1, tzinfo=now.tzinfo)
+    month = _month_of(session, Meeting.starts_at)
+    counted = dict(
+        session.execute(
+            select(month, func.count())
+            .where(Meeting.status == MeetingStatus.HELD, Meeting.starts_at >= first)
+            .group_by(month)
+        )
+        .tuples()
+        .all()
+    )
+    return [(m, int(counted.get(m, 0))) for m in months]
+
+
+def request_figures(session: Session) -> RequestFigures:
+    """How requests were answered, and the median time from request to the mentor's answer."""
+    rows = session.execute(
+        select(Mentorship.stage, Mentorship.requested_at, Mentorship.accepted_at, Mentorship.finished_at)
+    ).tuples()
+    waits: list[float] = []
+    counts: Counter[str] = Counter()
+    for stage, requested, accepted, finished in rows:
+        if accepted is not None:
+            counts["accepted"] += 1
+            waits.append((accepted - requested).total_seconds())
+        elif stage == Stage.DECLINED:
+            counts["declined"] += 1
+            if finished is not None:
+                waits.append((finished - requested).total_seconds())
+        elif stage == Stage.WITHDRAWN:
+            counts["withdrawn"] += 1
+        else:
+            counts["open"] += 1
+    return RequestFigures(
+        received=counts.total(),
+        accepted=counts["accepted"],
+        declined=counts["declined"],
+        withdrawn_unanswered=counts["withdrawn"],
+        open=counts["open"],
+        median_hours_to_answer=round(median(waits) / 3600, 1) if waits else None,
+    )
+
+
+def feedback_figures(session: Session) -> list[FeedbackFigure]:
+    """Averages on meetings and on whole mentorships, by the side that gave them."""
+    abouts = (("meetings", Feedback.meeting_id.is_not(None)), ("mentorship", Feedback.meeting_id.is_(None)))
+    sides = (("mentee", Mentorship.mentee_id), ("mentor", Mentorship.mentor_id))
+    return [
+        FeedbackFigure(about, side, feedback_average(session, which, Feedback.author_id == author))
+        for about, which in abouts
+        for side, author in sides
+    ]
+
+
+def early_ends(session: Session) -> EarlyEnds:
+    rows = session.execute(
+        select(Mentorship.stage, Mentorship.closing_reason).where(Mentorship.stage.in_(EARLY_ENDS))
+    ).tuples()
+    stages: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    for stage, reason in rows:
+        stages[stage] += 1
+        reasons[" ".join((reason or "").split()).rstrip(".").lower()] += 1
+    shown = [(reason, n) for reason, n in reasons.most_common() if reason and n >= MIN_AUTHORS]
+    return EarlyEnds(
+        per_stage={stage.value: stages.get(stage.value, 0) for stage in EARLY_ENDS},
+        reasons=shown,
+        other_reasons=stages.total() - sum(n for _, n in shown),
+    )
+
+
+def _last_months(now: datetime, count: int) -> list[str]:
+    year, month = now.year, now.month
+    found = []
+    for _ in range(count):
+        found.append(f"{year:04d}-{month:02d}")
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return list(reversed(found))
+
+
+def _month_of(session: Session, column: ColumnElement[datetime] | object) -> ColumnElement[str]:
+    """``YYYY-MM`` of a timestamp, in the database's own words (SQLite stores UTC text)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM")
+    return func.substr(column, 1, 7)
