@@ -14,9 +14,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.throttling import SignInThrottle
 from api.tokens import token_user
-from models import Role, User
+from models import User
 from models.settings import Settings
-from services.errors import Forbidden, Invalid, NotAuthenticated
+from services.access import require_operator
+from services.errors import Invalid, NotAuthenticated
 from services.i18n import _
 from services.idempotency import find_response, store_response
 
@@ -73,9 +74,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 def get_operator(user: CurrentUser) -> User:
-    if not user.has_role(Role.OPERATOR):
-        raise Forbidden(_("This is for program operators."))
-    return user
+    return require_operator(user)
 
 
 Operator = Annotated[User, Depends(get_operator)]

@@ -20,6 +20,13 @@ def load_mentorship(session: Session, mentorship_id: int, *, lock: bool = False)
     return session.scalars(query).unique().one_or_none()
 
 
+def require_operator(user: User) -> User:
+    """The program's pages and figures are for its operators."""
+    if not user.has_role(Role.OPERATOR):
+        raise Forbidden(_("This is for program operators."))
+    return user
+
+
 def can_watch(user: User, mentorship: Mentorship) -> bool:
     return mentorship.side_of(user.id) is not None or user.has_role(Role.OPERATOR)
 

@@ -61,6 +61,12 @@ class Snapshot:
             return self.held_count
         return sum(1 for m in self.meetings if m.status == MeetingStatus.HELD)
 
+    @property
+    def regular_meetings_held(self) -> int:
+        """Meetings held as the agreement counts them (not the get-to-know-you meeting); from a
+        full snapshot only."""
+        return sum(1 for m in self.meetings if m.status == MeetingStatus.HELD and not m.is_intro)
+
     def next_meeting(self, now: datetime) -> Meeting | None:
         upcoming = [
             m

@@ -8,8 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.portal import account, agreement, certificates, home, meetings, mentorship, passwords, sign_in
+from api.portal import (
+    account,
+    agreement,
+    certificates,
+    home,
+    meetings,
+    mentorship,
+    passwords,
+    program,
+    sign_in,
+)
 
 router = APIRouter()
-for _pages in (sign_in, passwords, account, home, mentorship, agreement, meetings, certificates):
+for _pages in (sign_in, passwords, account, home, mentorship, agreement, meetings, certificates, program):
     router.include_router(_pages.router, prefix="/portal", tags=["portal"], include_in_schema=False)

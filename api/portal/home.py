@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from api.portal import forms
-from api.portal.pages import Portal, PortalRoute, Posting, Reading
+from api.portal.pages import Portal, PortalRoute, Posting, Reading, is_participant
 from api.portal.texts import ACHIEVEMENTS, NOTICES, OTHER_ACHIEVEMENT, OTHER_NOTICE, say
 from api.portal.views import next_step
 from models import Role
@@ -23,6 +23,8 @@ router = APIRouter(route_class=PortalRoute)
 
 @router.get("", response_class=HTMLResponse)
 def dashboard(portal: Reading) -> Response:
+    if portal.user.has_role(Role.OPERATOR) and not is_participant(portal.user):
+        return RedirectResponse("/portal/program", status_code=303)  # an operator's start page
     return dashboard_page(portal)
 
 

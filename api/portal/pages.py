@@ -86,6 +86,8 @@ class Portal:
             status=status,
             me=self.user,
             is_mentee=self.user.has_role(Role.MENTEE),
+            is_operator=self.user.has_role(Role.OPERATOR),
+            is_participant=is_participant(self.user),
             csrf=self.visitor.csrf,
             reader=self.reader,
             word=lambda table, code: label(WORDS[table], code, self.reader.language),
@@ -145,6 +147,11 @@ class Portal:
         except Conflict:
             return False
         return True
+
+
+def is_participant(user: User) -> bool:
+    """Takes part in the program as a mentee or a mentor (an operator may also)."""
+    return user.has_role(Role.MENTEE) or user.has_role(Role.MENTOR)
 
 
 def new_submission() -> str:
@@ -218,6 +225,8 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
             "me": visitor.user,
             "csrf": visitor.csrf,
             "is_mentee": visitor.user.has_role(Role.MENTEE),
+            "is_operator": visitor.user.has_role(Role.OPERATOR),
+            "is_participant": is_participant(visitor.user),
         }
     return render(request, "portal/error.html", status=status, message=message, **signed_in)
 

@@ -67,6 +67,11 @@ class Reader:
             value = self.local(value).date()
         return format_date(value, "medium", locale=self.locale)
 
+    def month(self, year_month: str) -> str:
+        """``2026-11`` as ``November 2026`` / ``November 2026`` (a calendar month, no zone)."""
+        first = date.fromisoformat(f"{year_month}-01")
+        return str(format_date(first, "LLLL yyyy", locale=self.locale))
+
     def zone_name(self, moment: datetime) -> str:
         return str(get_timezone_name(self.local(moment), "long", locale=self.locale))
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 
 from api.deps import Now, Operator, SessionDep
+from api.downloads import CSV, csv_download
 from api.i18n import Language
 from api.problems import problems
 from api.schemas.admin import ListedMentorshipRead, OverviewRead
 from api.schemas.common import Output
 from models import Stage
-from services import handling, listing, overview, reports
+from services import exports, handling, listing, overview, reports
 
 router = APIRouter(prefix="/admin", tags=["operators"])
 
@@ -94,3 +96,37 @@ def program_overview(session: SessionDep, _operator: Operator, now: Now, languag
     (longest first), meetings held per month, how requests are answered, feedback figures
     (each from at least three people) and early ends."""
     return OverviewRead.of(overview.overview(session, now=now), now, language)
+
+
+@router.get(
+    "/exports/mentorships.csv",
+    responses={**problems(403), 200: {"content": {CSV: {}}, "description": "a CSV file, UTF-8"}},
+    response_class=Response,
+)
+def mentorships_export(
+    session: SessionDep,
+    operator: Operator,
+    now: Now,
+    language: Language,
+    stage: Stage | None = None,
+    waiting_for: Annotated[str | None, Query(max_length=40)] = None,
+    q: Annotated[str, Query(max_length=200)] = "",
+    overdue: bool = False,
+) -> Response:
+    """The mentorships that match the same filters as the list, one row each, with a header
+    row; times in the operator's time zone."""
+    filters = listing.Filters(search=q, stage=stage, waiting_for=waiting_for, overdue=overdue)
+    body = exports.mentorships_csv(
+        session, now=now, filters=filters, zone=ZoneInfo(operator.timezone), language=language
+    )
+    return csv_download(body, "mentorships", now)
+
+
+@router.get(
+    "/exports/meetings.csv",
+    responses={**problems(403), 200: {"content": {CSV: {}}, "description": "a CSV file, UTF-8"}},
+    response_class=Response,
+)
+def meetings_export(session: SessionDep, operator: Operator, now: Now) -> Response:
+    """Every meeting with its pair, kind, status, time and both attendance answers."""
+    return csv_download(exports.meetings_csv(session, zone=ZoneInfo(operator.timezone)), "meetings", now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -277,3 +279,63 @@ def test_early_end_reasons_show_from_three_ends_on_and_feedback_figures_from_thr
         ("mentorship", "mentor"),
     }
     assert all(f["average"] is None for f in figures)
+
+
+def parsed_csv(response: Any) -> list[dict[str, str]]:
+    """What a spreadsheet reads: UTF-8 after a byte-order mark, a header row, commas."""
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    assert response.headers["content-disposition"].startswith('attachment; filename="')
+    assert response.content.startswith("\ufeff".encode())
+    return list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+
+
+def test_csv_exports_of_mentorships_and_meetings_read_back_as_they_are(
+    client: TestClient, operator: Person, people: People, flow: Flow
+) -> None:
+    jorg = flow.request(people.mentee("Jörg Größe"), people.mentor("=HYPERLINK(1)"))
+    flow.ok("POST", f"{jorg.url}/accept", jorg.mentor)
+    intro = flow.held_meeting(jorg)
+    flow.approved_agreement(jorg)
+    flow.activate(jorg)
+    flow.held_meeting(jorg)
+    waiting = flow.pair("requested")
+
+    rows = parsed_csv(client.get("/api/admin/exports/mentorships.csv", headers=operator.auth))
+
+    assert list(rows[0]) == [
+        "id",
+        "mentee",
+        "mentor",
+        "stage",
+        "requested (Europe/Berlin)",
+        "accepted (Europe/Berlin)",
+        "activated (Europe/Berlin)",
+        "finished (Europe/Berlin)",
+        "meetings_held",
+        "meetings_planned",
+        "waiting_for",
+        "next_step",
+        "waiting_since (Europe/Berlin)",
+        "overdue",
+    ]
+    by_id = {int(r["id"]): r for r in rows}
+    assert set(by_id) == {jorg.id, waiting.id}
+    row = by_id[jorg.id]
+    assert (row["mentee"], row["mentor"], row["stage"]) == ("Jörg Größe", "'=HYPERLINK(1)", "active")
+    assert (row["meetings_held"], row["meetings_planned"]) == ("1", "6")  # the intro meeting is not one
+    assert (row["waiting_for"], row["next_step"]) == ("mentee", "propose the next meeting")
+    assert by_id[waiting.id]["waiting_for"] == "mentor"
+    assert by_id[waiting.id]["overdue"] == "no"
+    assert len(by_id[waiting.id]["requested (Europe/Berlin)"]) == len("2026-03-02 10:00")
+    only = parsed_csv(client.get("/api/admin/exports/mentorships.csv?stage=requested", headers=operator.auth))
+    assert [int(r["id"]) for r in only] == [waiting.id]
+
+    meetings = parsed_csv(client.get("/api/admin/exports/meetings.csv", headers=operator.auth))
+    assert [(int(m["id"]), m["kind"], m["status"]) for m in meetings][0] == (intro["id"], "intro", "held")
+    assert [m["kind"] for m in meetings] == ["intro", "regular"]
+    assert {(m["mentee"], m["mentee_attended"], m["mentor_attended"]) for m in meetings} == {
+        ("Jörg Größe", "yes", "yes")
+    }
+    for url in ("/api/admin/exports/mentorships.csv", "/api/admin/exports/meetings.csv"):
+        problem(client.get(url, headers=jorg.mentee.auth), 403)
