@@ -23,6 +23,7 @@ from api.routers import (
     health,
     meetings,
     mentorships,
+    people,
     users,
 )
 from api.security import SecurityMiddleware
@@ -72,7 +73,7 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
-    for module in (auth, users, mentorships, agreements, meetings, certificates, admin):
+    for module in (auth, users, mentorships, agreements, meetings, certificates, admin, people):
         app.include_router(module.router, prefix="/api")
     app.include_router(certificates.public)
     app.include_router(feedback_form.router)

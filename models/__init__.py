@@ -1,12 +1,14 @@
 """SQLAlchemy models and session/engine setup."""
 
 from models.agreement import AgreementStatus, AgreementVersion
+from models.audit import AuditEntry
 from models.base import Base
 from models.catalogue import Topic, TopicQuestion
 from models.engagement import Achievement, Certificate, Notification, OutgoingEmail
 from models.idempotency import IdempotentResponse
 from models.meeting import Attendance, Feedback, Meeting, MeetingMode, MeetingStatus
 from models.mentorship import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship, Stage
+from models.program import ProgramSettings
 from models.sign_in import SignIn
 from models.user import Profile, Role, User, UserRole
 
@@ -16,6 +18,7 @@ __all__ = [
     "Achievement",
     "AgreementStatus",
     "AgreementVersion",
+    "AuditEntry",
     "Attendance",
     "Base",
     "Certificate",
@@ -29,6 +32,7 @@ __all__ = [
     "Notification",
     "OutgoingEmail",
     "Profile",
+    "ProgramSettings",
     "Role",
     "SignIn",
     "Stage",

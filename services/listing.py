@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import OPEN_STAGES, Mentorship, User
 from services.progress import Snapshot, WaitingFor, is_overdue, snapshots, waiting_for, waiting_since
+from services.search import contains
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
@@ -99,28 +100,15 @@ def _matching(filters: Filters) -> Select[Mentorship]:
     query = select(Mentorship)
     if filters.stage:
         query = query.where(Mentorship.stage == filters.stage)
-    words = filters.search.strip().lower()
-    if words:
+    if filters.search.strip():
         mentee, mentor = aliased(User), aliased(User)
-        pattern = f"%{_escaped(words)}%"
+        columns = (mentee.display_name, mentor.display_name, mentee.email, mentor.email)
         query = (
             query.join(mentee, Mentorship.mentee_id == mentee.id)
             .join(mentor, Mentorship.mentor_id == mentor.id)
-            .where(
-                or_(
-                    *(
-                        func.lower(column).like(pattern, escape="\\")
-                        for column in (mentee.display_name, mentor.display_name, mentee.email, mentor.email)
-                    )
-                )
-            )
+            .where(or_(*(contains(column, filters.search) for column in columns)))
         )
     return query
-
-
-def _escaped(words: str) -> str:
-    """A search is text, not a pattern: ``%`` and ``_`` match themselves."""
-    return words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _keeps(row: Row, filters: Filters) -> bool:

@@ -25,7 +25,7 @@ from api.schemas.users import (
     UserRead,
 )
 from models import User
-from services import catalogue, notices, password_links, personal_data, reports, users
+from services import catalogue, notices, people, personal_data, reports, users
 from services.errors import NotFound
 from services.i18n import _
 from tasks.mail import enqueue_password_link
@@ -34,10 +34,11 @@ router = APIRouter(tags=["users"])
 
 
 @router.post("/users", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
-def create_user(body: UserCreate, _operator: Operator, write: WriteDep) -> UserRead:
-    """Operators add participants and other operators."""
-    user = users.create_user(
+def create_user(body: UserCreate, operator: Operator, write: WriteDep) -> UserRead:
+    """Operators add participants and other operators (in the audit log)."""
+    user = people.create(
         write.session,
+        operator,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
@@ -51,25 +52,25 @@ def create_user(body: UserCreate, _operator: Operator, write: WriteDep) -> UserR
 def deactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
     """Stop a person: every sign-in of theirs ends at once, and they cannot sign in again
     until reactivated. Their mentorships, certificates and history stay."""
-    user = users.deactivate(write.session, operator, user_id, now=write.now)
+    user = people.deactivate(write.session, operator, user_id, now=write.now)
     return write.done(UserRead.of(user))
 
 
 @router.post("/admin/users/{user_id}/reactivate", responses=problems(403, 404, 409))
 def reactivate_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
     """Let a deactivated person sign in again (with their password; old sessions stay ended)."""
-    user = users.reactivate(write.session, operator, user_id)
+    user = people.reactivate(write.session, operator, user_id, now=write.now)
     return write.done(UserRead.of(user))
 
 
 @router.post("/admin/invitations", status_code=status.HTTP_201_CREATED, responses=problems(403, 409))
-def invite(body: Invitation, _operator: Operator, write: WriteDep, settings: SettingsDep) -> UserRead:
+def invite(body: Invitation, operator: Operator, write: WriteDep, settings: SettingsDep) -> UserRead:
     """Create a participant (or operator) without a password and mail them a link to choose
     one (seven days, once)."""
-    user = users.create_user(
+    user = people.invite(
         write.session,
+        operator,
         email=body.email,
-        password=None,
         display_name=body.display_name,
         roles=body.roles,
         now=write.now,
@@ -82,8 +83,7 @@ def invite(body: Invitation, _operator: Operator, write: WriteDep, settings: Set
 def reset_password(user_id: int, operator: Operator, write: WriteDep, settings: SettingsDep) -> UserRead:
     """The person's password stops working and every sign-in of theirs ends at once; they get
     a mail with a link to choose a new one (two hours, once)."""
-    user = users.someone_else(write.session, operator, user_id)
-    password_links.reset_by_operator(write.session, user, now=write.now)
+    user = people.reset_password(write.session, operator, user_id, now=write.now)
     enqueue_password_link(write.session, user, "reset", settings=settings, now=write.now)
     return write.done(UserRead.of(user))
 
@@ -92,8 +92,7 @@ def reset_password(user_id: int, operator: Operator, write: WriteDep, settings: 
 def erase_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
     """Erase a person's data on their request (see ``GET /api/me/export`` first): what only
     they wrote or what identifies them goes; the shared record of their mentorships stays."""
-    user = users.someone_else(write.session, operator, user_id)
-    personal_data.erase(write.session, user, now=write.now)
+    user = people.erase(write.session, operator, user_id, now=write.now)
     return write.done(UserRead.of(user))
 
 
