@@ -58,6 +58,11 @@ def create_user(
     return user
 
 
+def awaits_password(user: User) -> bool:
+    """Invited, or reset by an operator: no password signs in until they choose one."""
+    return user.password_hash == NO_PASSWORD
+
+
 def authenticate(session: Session, email: str, password: str) -> User | None:
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None or user.deactivated_at is not None:

@@ -16,10 +16,22 @@ from api.portal import (
     meetings,
     mentorship,
     passwords,
+    people,
     program,
     sign_in,
 )
 
 router = APIRouter()
-for _pages in (sign_in, passwords, account, home, mentorship, agreement, meetings, certificates, program):
+for _pages in (
+    sign_in,
+    passwords,
+    account,
+    home,
+    mentorship,
+    agreement,
+    meetings,
+    certificates,
+    program,
+    people,
+):
     router.include_router(_pages.router, prefix="/portal", tags=["portal"], include_in_schema=False)

@@ -44,6 +44,11 @@ FIELDS = {
     "notes": _("Notes"),
     "rating": _("Rating"),
     "comment": _("Comment"),
+    "email": _("E-mail address"),
+    "display_name": _("Name"),
+    "roles": _("Roles"),
+    "name": _("Name of the program"),
+    "contact_email": _("Contact address"),
 }
 
 
@@ -56,7 +61,7 @@ def texts(form: FormData, name: str) -> list[str]:
     return [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
 
 
-def _checked(model: type[Model], data: dict[str, Any], language: str) -> Model:
+def checked(model: type[Model], data: dict[str, Any], language: str) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as refused:
@@ -76,14 +81,14 @@ def meeting_plan(form: FormData, reader: Reader) -> MeetingPlan:
         "topics": texts(form, "topics"),
         "is_final": text(form, "is_final") == "yes",
     }
-    return _checked(MeetingCreate, data, reader.language).plan()
+    return checked(MeetingCreate, data, reader.language).plan()
 
 
 def reason(form: FormData, language: str, *, required: bool) -> str:
     data = {"reason": text(form, "reason")}
     if required:
-        return _checked(Reason, data, language).reason
-    return _checked(OptionalReason, data, language).reason
+        return checked(Reason, data, language).reason
+    return checked(OptionalReason, data, language).reason
 
 
 def message(form: FormData, language: str) -> str:
@@ -94,7 +99,7 @@ def message(form: FormData, language: str) -> str:
 
 
 def feedback(form: FormData, language: str) -> FeedbackCreate:
-    return _checked(
+    return checked(
         FeedbackCreate, {"rating": text(form, "rating"), "comment": text(form, "comment")}, language
     )
 
@@ -115,7 +120,7 @@ def agreement_terms(form: FormData, language: str) -> AgreementTerms:
         "content_plan": rows,
         "notes": text(form, "notes"),
     }
-    return _checked(AgreementWrite, data, language).terms()
+    return checked(AgreementWrite, data, language).terms()
 
 
 def _plan_rows(form: FormData) -> list[dict[str, str]]:

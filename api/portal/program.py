@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.downloads import csv_download
-from api.portal.pages import Portal, PortalRoute, reading
+from api.portal.pages import Portal, PortalRoute, posting, reading
 from api.portal.views import NextStep, next_step
 from models import Stage
 from services import exports, listing, overview, reports
@@ -30,7 +30,13 @@ def operating(portal: Annotated[Portal, Depends(reading)]) -> Portal:
     return portal
 
 
+def operating_post(portal: Annotated[Portal, Depends(posting)]) -> Portal:
+    require_operator(portal.user)
+    return portal
+
+
 Operating = Annotated[Portal, Depends(operating)]
+OperatingPost = Annotated[Portal, Depends(operating_post)]
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,24 @@ DONE = {
     "rejected": _("You asked for changes to the agreement."),
     "read": _("Marked as read."),
     "password_changed": _("Your password was changed; you were signed out everywhere else."),
+    "invited": _("The invitation is on its way: a mail with a link to choose a password."),
+    "roles_set": _("The roles were saved."),
+    "deactivated": _("The person was deactivated: every sign-in of theirs has ended."),
+    "reactivated": _("The person was reactivated and can sign in again."),
+    "reset_sent": _("The password was reset; a mail with a link to choose a new one is on its way."),
+    "program_saved": _("The program's settings were saved."),
+}
+
+#: The audit log's actions (``services.audit.Action``) in words.
+AUDIT_ACTIONS = {
+    "person.created": _("created the account"),
+    "person.invited": _("invited"),
+    "person.roles_set": _("set the roles"),
+    "person.deactivated": _("deactivated"),
+    "person.reactivated": _("reactivated"),
+    "person.password_reset": _("reset the password"),
+    "person.erased": _("erased the data"),
+    "program.settings_changed": _("changed the program's settings"),
 }
 
 
