@@ -37,6 +37,7 @@ from models import (
 )
 from services.errors import NotFound
 from services.i18n import _
+from services.program import program_of
 
 Side = Literal["mentee", "mentor"]
 
@@ -67,6 +68,7 @@ class CertificateFacts(BaseModel):
     period_end: date
     meetings: tuple[HeldMeeting, ...]
     topics: tuple[str, ...]
+    program_name: str = ""  # "" until operators name the program
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -130,6 +132,7 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
         topics=_unique(
             [*(t for m in meetings for t in m.topics), *(titles.get(t.strip(), t) for t in planned)]
         ),
+        program_name=program_of(session).name,
     )
 
 

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context,
 from jinja2.runtime import Context
 
 from services.i18n import translations
+from services.program import Program
 
 HERE = Path(__file__).resolve().parent
 TEMPLATE_DIR = HERE / "templates"
@@ -44,8 +45,11 @@ class RenderedEmail:
     html: str
 
 
-def render_email(kind: str, params: dict[str, Any], *, recipient: Recipient, base_url: str) -> RenderedEmail:
-    """Subject, plain text and HTML for one mail of ``kind`` to ``recipient``."""
+def render_email(
+    kind: str, params: dict[str, Any], *, recipient: Recipient, base_url: str, program: Program | None = None
+) -> RenderedEmail:
+    """Subject, plain text and HTML for one mail of ``kind`` to ``recipient``; the footer
+    names the ``program`` and its contact address once operators set them."""
     locale = _locale(recipient.locale)
     env = _environment(str(locale.language))
     path = params.get("path")
@@ -56,6 +60,8 @@ def render_email(kind: str, params: dict[str, Any], *, recipient: Recipient, bas
         "url": f"{base_url.rstrip('/')}{path}" if path else base_url,
         "_locale": locale,
         "_timezone": _zone(recipient.timezone),
+        "program_name": program.name if program else "",
+        "program_contact": program.contact_email if program else "",
     }
     text_template = env.get_template(f"email/{kind}.txt")
     subject = "".join(text_template.blocks["subject"](text_template.new_context(context)))

@@ -33,6 +33,7 @@ from services import outbox
 from services.consequences import MailSpec
 from services.outbox import NewEmail
 from services.password_links import Purpose, password_link_mail
+from services.program import program_of
 from tasks.email_render import Recipient, render_email
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ BATCH_SIZE = 200
 def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Settings, now: datetime) -> int:
     """Render each mail for its recipient, add it to the outbox once; returns how many are new."""
     added = 0
+    program = program_of(session) if mails else None
     for spec in mails:
         if outbox.email_exists(session, spec.dedupe_key):
             continue
@@ -54,7 +56,9 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
         if user is None:
             continue
         recipient = Recipient(name=user.display_name, locale=user.locale, timezone=user.timezone)
-        rendered = render_email(spec.kind, spec.params, recipient=recipient, base_url=settings.base_url)
+        rendered = render_email(
+            spec.kind, spec.params, recipient=recipient, base_url=settings.base_url, program=program
+        )
         new = NewEmail(
             dedupe_key=spec.dedupe_key,
             user_id=user.id,

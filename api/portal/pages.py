@@ -48,6 +48,7 @@ from models.settings import Settings
 from services.errors import Conflict, DomainError
 from services.i18n import _, translate
 from services.idempotency import find_response, store_response
+from services.program import program_of
 
 SUBMISSION_FIELD = "submission"
 WORDS = {"stage": STAGES, "meeting": MEETING_STATUSES, "agreement": AGREEMENT_STATUSES, "mode": MODES}
@@ -88,6 +89,7 @@ class Portal:
             is_mentee=self.user.has_role(Role.MENTEE),
             is_operator=self.user.has_role(Role.OPERATOR),
             is_participant=is_participant(self.user),
+            program=program_of(self.session),
             csrf=self.visitor.csrf,
             reader=self.reader,
             word=lambda table, code: label(WORDS[table], code, self.reader.language),

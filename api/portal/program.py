@@ -14,10 +14,12 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.downloads import csv_download
+from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, posting, reading
 from api.portal.views import NextStep, next_step
+from api.schemas.admin import ProgramWrite
 from models import Stage
-from services import exports, listing, overview, reports
+from services import exports, listing, overview, program, reports
 from services.access import require_operator
 from tasks.engine import run_url
 
@@ -128,3 +130,38 @@ def _query_of(filters: listing.Filters) -> dict[str, str]:
     if filters.overdue:
         query["overdue"] = "yes"
     return {k: v for k, v in query.items() if v}
+
+
+@router.get("/program/settings", response_class=HTMLResponse)
+def settings_page(portal: Operating) -> Response:
+    return _settings_page(portal)
+
+
+def _settings_page(portal: Portal, *, error: str | None = None, status: int = 200) -> Response:
+    return portal.page(
+        "portal/program_settings.html",
+        status=status,
+        error=error,
+        current=program.program_of(portal.session),
+        sent=portal.form if error else None,
+    )
+
+
+@router.post("/program/settings", response_class=HTMLResponse)
+def save_settings(portal: OperatingPost) -> Response:
+    def save() -> None:
+        fields = portal.fields
+        body = forms.checked(
+            ProgramWrite,
+            {"name": forms.text(fields, "name"), "contact_email": forms.text(fields, "contact_email")},
+            portal.reader.language,
+        )
+        program.change(
+            portal.session, portal.user, name=body.name, contact_email=str(body.contact_email), now=portal.now
+        )
+
+    return portal.act(
+        save,
+        then="/portal/program/settings?done=program_saved",
+        refused=lambda message, status: _settings_page(portal, error=message, status=status),
+    )

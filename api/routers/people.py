@@ -1,5 +1,6 @@
-"""Operators and people: everyone in the program, their roles, and the audit log of what
-operators did (invitations, roles, deactivations, resets, erasures, program settings)."""
+"""Operators and people: everyone in the program, their roles, the program's own settings,
+and the audit log of what operators did (invitations, roles, deactivations, resets, erasures,
+program settings)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from pydantic import Field
 
 from api.deps import Operator, SessionDep, WriteDep
 from api.problems import problems
+from api.schemas.admin import ProgramRead, ProgramWrite
 from api.schemas.common import Input, Output, PersonRef
 from api.schemas.users import UserRead
 from models import AuditEntry, Role
-from services import audit, people
+from services import audit, people, program
 
 router = APIRouter(prefix="/admin", tags=["operators"])
 
@@ -80,3 +82,19 @@ def audit_log(
     found = audit.entries(session, subject_id=subject_id, offset=offset, limit=limit)
     response.headers["X-Total-Count"] = str(found.total)
     return [AuditEntryRead.of(entry) for entry in found.entries]
+
+
+@router.get("/program", responses=problems(403))
+def program_settings(session: SessionDep, _operator: Operator) -> ProgramRead:
+    """The program's name and contact address, as certificates, mails and the portal show them."""
+    return ProgramRead.model_validate(program.program_of(session))
+
+
+@router.put("/program", responses=problems(403, 409))
+def change_program_settings(body: ProgramWrite, operator: Operator, write: WriteDep) -> ProgramRead:
+    """Name the program and give a contact address; from now on on new certificates, in every
+    mail's footer and in the portal's header (in the audit log)."""
+    found = program.change(
+        write.session, operator, name=body.name, contact_email=str(body.contact_email), now=write.now
+    )
+    return write.done(ProgramRead.model_validate(found))

@@ -1,10 +1,13 @@
-"""What operators read through the API: listed mentorships and the program overview."""
+"""What operators read and write through the API: listed mentorships, the program overview,
+the program's settings."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from api.schemas.common import Output, PersonRef
+from pydantic import Field, field_validator, validate_email
+
+from api.schemas.common import Input, Output, PersonRef
 from api.schemas.mentorships import MentorshipRead, WaitingForRead
 from models import Stage
 from services import listing, overview
@@ -109,3 +112,18 @@ class OverviewRead(Output):
                 other_reasons=ends.other_reasons,
             ),
         )
+
+
+class ProgramRead(Output):
+    name: str  # "" until operators name the program (then "Mentoring program" stands)
+    contact_email: str
+
+
+class ProgramWrite(Input):
+    name: str = Field(min_length=1, max_length=120)
+    contact_email: str = Field(default="", max_length=320, description="an e-mail address, or empty")
+
+    @field_validator("contact_email")
+    @classmethod
+    def _an_address_or_none(cls, value: str) -> str:
+        return validate_email(value)[1] if value.strip() else ""

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
+import pypdf
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from models.settings import Settings
+from services.certificates import certificate_facts
+from tasks.certificate import render_certificate_pdf
 from tests.api.helpers import Flow, invalid, problem
-from tests.support import People, Person
+from tests.consequences.support import SmtpServer, password_link_in_last_mail
+from tests.support import Clock, Journey, People, Person
 
 
 def audit(client: TestClient, operator: Person, query: str = "") -> list[dict[str, Any]]:
@@ -142,3 +150,65 @@ def test_every_action_on_a_person_is_in_the_audit_log(
     ]
     assert audit(client, operator, "?limit=1")[0]["details"] == {}
     problem(client.get("/api/admin/audit", headers=people.mentor().auth), 403)
+
+
+def test_the_program_named_by_an_operator_is_on_mails_and_certificates(
+    client: TestClient,
+    operator: Person,
+    people: People,
+    db: Engine,
+    clock: Clock,
+    mail_server: SmtpServer,
+    settings: Settings,
+) -> None:
+    assert client.get("/api/admin/program", headers=operator.auth).json() == {"name": "", "contact_email": ""}
+    r = client.put(
+        "/api/admin/program",
+        headers=operator.auth,
+        json={"name": "Mentoring at Müller & Söhne", "contact_email": "Mentoring@Example.org"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json() == {"name": "Mentoring at Müller & Söhne", "contact_email": "mentoring@example.org"}
+    assert client.get("/api/admin/program", headers=operator.auth).json() == r.json()
+    [entry] = audit(client, operator)
+    assert (entry["action"], entry["details"]) == (
+        "program.settings_changed",
+        {"changed": ["name", "contact_email"]},
+    )
+
+    client.post(
+        "/api/admin/invitations",
+        headers=operator.auth,
+        json={"email": "nia@example.org", "display_name": "Nia Neu", "roles": ["mentor"]},
+    )
+    password_link_in_last_mail(mail_server, db, settings, "nia@example.org", "invitation")
+    [mail] = mail_server.inbox.to("nia@example.org")
+    text, html = (mail.get_body(preferencelist=(kind,)) for kind in ("plain", "html"))
+    assert text is not None
+    assert html is not None
+    assert "Mentoring at Müller & Söhne" in text.get_content()
+    assert "Questions? Write to mentoring@example.org." in text.get_content()
+    assert "Mentoring at Müller &amp; Söhne" in html.get_content()
+
+    tara = people.mentee("Tara Mentee")
+    journey = Journey(db, clock, tara, people.mentor()).request().accept()
+    with Session(db) as s:
+        facts = certificate_facts(s, journey.mentorship_id, tara.id)
+    assert facts.program_name == "Mentoring at Müller & Söhne"
+    rendered = render_certificate_pdf(facts, "https://m.example.org/verify/abc", locale="en")
+    pdf = pypdf.PdfReader(io.BytesIO(rendered))
+    assert pdf.metadata is not None
+    assert pdf.metadata.author == "Mentoring at Müller & Söhne"
+    heading = pdf.pages[0].extract_text().replace(" ", "")  # the name in spaced capitals
+    assert "MENTORINGATMÜLLER&SÖHNE" in heading
+
+    invalid(client.put("/api/admin/program", headers=operator.auth, json={"name": ""}), "name")
+    invalid(
+        client.put("/api/admin/program", headers=operator.auth, json={"name": "x", "contact_email": "no"}),
+        "contact_email",
+    )
+    problem(client.put("/api/admin/program", headers=people.mentor().auth, json={"name": "Mine"}), 403)
+    assert (
+        client.get("/api/admin/program", headers=operator.auth).json()["name"]
+        == "Mentoring at Müller & Söhne"
+    )

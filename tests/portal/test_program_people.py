@@ -97,3 +97,28 @@ def test_a_deactivation_ends_the_persons_live_session_and_shows_in_their_mentors
     page.goto(f"{live_url}/portal/program/audit")
     expect(page.get_by_role("row")).to_have_count(2)  # the header and the deactivation
     expect(page.get_by_role("row", name="Olga Operator deactivated Tara Mentee")).to_be_visible()
+
+
+def test_an_operator_names_the_program_and_the_portal_shows_it(
+    open_page: Callable[..., Page], sign_in: SignIn, live_url: str, people: People
+) -> None:
+    olga, tara = people.operator(), people.mentee("Tara Mentee")
+    page = open_page()
+    page.goto(f"{live_url}/portal/program/settings")
+    sign_in(page, olga)
+    page.get_by_label("Name of the program").fill("Mentoring at Müller & Söhne")
+    page.get_by_label("Contact address (optional)").fill("olga@intranet")  # a browser takes it, the rules not
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_have_text("Please check: Contact address.")
+    expect(page.get_by_label("Name of the program")).to_have_value("Mentoring at Müller & Söhne")
+
+    page.get_by_label("Contact address (optional)").fill("mentoring@example.org")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").first).to_have_text("The program's settings were saved.")
+
+    taras = open_page()
+    taras.goto(f"{live_url}/portal")
+    sign_in(taras, tara)
+    expect(taras.get_by_role("navigation", name="Portal").get_by_role("link").first).to_have_text(
+        "Mentoring at Müller & Söhne"
+    )
