@@ -16,6 +16,7 @@ from api.throttling import SignInThrottle
 from api.tokens import token_user
 from models import User
 from models.settings import Settings
+from services import notices
 from services.access import require_operator
 from services.errors import Invalid, NotAuthenticated
 from services.i18n import _
@@ -142,6 +143,8 @@ class Write:
                 body=body.model_dump_json(),
                 now=self.now,
             )
+        if mentorship_id is not None:
+            notices.mark_read_about(self.session, self.user.id, mentorship_id, now=self.now)
         self.session.commit()
         if mentorship_id is not None:
             self.request.app.state.on_fact(mentorship_id)

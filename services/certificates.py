@@ -27,8 +27,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
 from models import (
-    AgreementStatus,
-    AgreementVersion,
     Certificate,
     Meeting,
     MeetingStatus,
@@ -79,11 +77,10 @@ class CertificateFacts(BaseModel):
 def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> CertificateFacts:
     """The facts for ``user_id``'s certificate of ``mentorship_id``, read from the database.
 
-    Period: the approved agreement's, widened to include every held meeting (the
-    get-to-know-you meeting usually comes before the agreement); without an agreement, the
-    first and last held meeting; without those, acceptance to end of the mentorship.
-    Topics: the held meetings' topics, then the agreement's content plan, in that order,
-    without duplicates; catalogue slugs are shown by their title.
+    What happened, not what was planned. Period: from the first held meeting to the last
+    (the final one); without held meetings, from acceptance to the mentorship's end.
+    Topics: those of the held meetings, in order, without duplicates; a topic the agreement
+    planned but no meeting had is not "covered". Catalogue slugs are shown by their title.
     """
     mentorship = session.get(Mentorship, mentorship_id)
     side = mentorship.side_of(user_id) if mentorship is not None else None
@@ -99,17 +96,7 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
         .where(Meeting.mentorship_id == mentorship_id, Meeting.status == MeetingStatus.HELD)
         .order_by(Meeting.starts_at, Meeting.id)
     ).all()
-    agreement = session.scalars(
-        select(AgreementVersion)
-        .where(
-            AgreementVersion.mentorship_id == mentorship_id,
-            AgreementVersion.status == AgreementStatus.APPROVED,
-        )
-        .order_by(AgreementVersion.number.desc())
-        .limit(1)
-    ).first()
-    planned = [str(item.get("topic", "")) for item in agreement.content_plan] if agreement else []
-    titles = _topic_titles(session, [*(t for m in held for t in m.topics), *planned])
+    titles = _topic_titles(session, [t for m in held for t in m.topics])
     meetings = tuple(
         HeldMeeting(
             held_on=m.starts_at.astimezone(zone).date(),
@@ -117,7 +104,7 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
         )
         for m in held
     )
-    start, end = _period(mentorship, agreement, [m.held_on for m in meetings], zone)
+    start, end = _period(mentorship, [m.held_on for m in meetings], zone)
     return CertificateFacts(
         mentorship_id=mentorship_id,
         holder_id=holder.id,
@@ -129,9 +116,7 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
         period_start=start,
         period_end=end,
         meetings=meetings,
-        topics=_unique(
-            [*(t for m in meetings for t in m.topics), *(titles.get(t.strip(), t) for t in planned)]
-        ),
+        topics=_unique(t for m in meetings for t in m.topics),
         program_name=program_of(session).name,
     )
 
@@ -241,17 +226,7 @@ def _unique(names: Iterable[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
-def _period(
-    mentorship: Mentorship,
-    agreement: AgreementVersion | None,
-    meeting_dates: list[date],
-    zone: ZoneInfo,
-) -> tuple[date, date]:
-    if agreement is not None:
-        return (
-            min([agreement.period_start, *meeting_dates]),
-            max([agreement.period_end, *meeting_dates]),
-        )
+def _period(mentorship: Mentorship, meeting_dates: list[date], zone: ZoneInfo) -> tuple[date, date]:
     if meeting_dates:
         return meeting_dates[0], meeting_dates[-1]
     began = mentorship.accepted_at or mentorship.requested_at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from models import Achievement, Notification
@@ -30,6 +30,22 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
         notification.read_at = now
         session.flush()
     return notification
+
+
+def mark_read_about(session: Session, user_id: int, mentorship_id: int, *, now: datetime) -> int:
+    """The person acted on the mentorship: what they were told about it counts as seen
+    (after one mentorship a mentee had nine "new" notifications about things long done)."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.user_id == user_id,
+            Notification.mentorship_id == mentorship_id,
+            Notification.read_at.is_(None),
+        )
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def achievements_of(session: Session, user_id: int) -> list[Achievement]:

@@ -63,6 +63,16 @@ def _portal_path(path: object) -> str | None:
     return path if isinstance(path, str) and path.startswith("/portal/") else None
 
 
+@router.get("/notifications/{notification_id}")
+def open_notification(notification_id: int, portal: Reading) -> Response:
+    """Following a notification's link marks it read, then leads where it points."""
+    found = notices.mark_read(portal.session, portal.user.id, notification_id, now=portal.now)
+    if found is None:
+        raise NotFound(_("No such notification."))
+    portal.session.commit()
+    return RedirectResponse(_portal_path(found.params.get("path")) or "/portal", status_code=303)
+
+
 @router.post("/notifications/{notification_id}/read")
 def read_notification(notification_id: int, portal: Posting) -> Response:
     def mark() -> None:

@@ -12,10 +12,11 @@ from starlette.datastructures import FormData
 from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, Posting, Reading
 from api.portal.views import allowed_facts, meeting_view, next_step, split_meetings, timeline
-from services import catalogue, events, meetings, mentorships
+from services import catalogue, certificates, events, meetings, mentorships
 from services.access import visible_mentorship
 from services.lifecycle import Fact
 from services.progress import snapshot, waiting_for
+from tasks.engine import run_url
 
 router = APIRouter(route_class=PortalRoute)
 
@@ -40,6 +41,7 @@ def mentorship_page(
         error=error,
         m=m,
         side=m.side_of(user.id),
+        run_url=None if m.side_of(user.id) else run_url(m.flow_run_id),  # for operators
         other=m.mentor if m.mentee_id == user.id else m.mentee,
         next=next_step(waiting_for(snap, now), m, user, portal.reader),
         allowed=allowed,
@@ -47,6 +49,8 @@ def mentorship_page(
         current=snap.current_agreement,
         pending=snap.pending_agreement,
         held=snap.meetings_held,
+        held_as_agreed=snap.regular_meetings_held,
+        certificate=certificates.certificate_for(portal.session, m.id, user.id),
         upcoming=upcoming,
         past=past,
         timeline=timeline(events.events_of(portal.session, m.id), m, user.id, portal.reader),

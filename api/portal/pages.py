@@ -45,6 +45,7 @@ from api.portal.texts import AGREEMENT_STATUSES, DONE, MEETING_STATUSES, MODES, 
 from api.templating import templates
 from models import Role, User
 from models.settings import Settings
+from services import notices
 from services.errors import Conflict, DomainError
 from services.i18n import _, translate
 from services.idempotency import find_response, store_response
@@ -121,6 +122,8 @@ class Portal:
             target = then if isinstance(then, str) else then(mentorship_id or 0)
             if key is not None and not self._remember(key, target):
                 return RedirectResponse(target, status_code=303)  # a twin post of this form stated it
+            if mentorship_id is not None:
+                notices.mark_read_about(self.session, self.user.id, mentorship_id, now=self.now)
             self.session.commit()
         except DomainError as refusal:
             self.session.rollback()

@@ -213,7 +213,9 @@ class MentorshipRead(Output):
     closing_reason: str | None
     waiting_for: WaitingForRead | None
     agreement: AgreementVersionRead | None
-    meetings_held: int
+    meetings_held: int  # every meeting held, the get-to-know-you meeting too
+    agreed_meetings_held: int  # as the agreement counts them: without the get-to-know-you meeting
+    meetings_planned: int | None  # the agreement in force's number of meetings
     next_meeting: MeetingRead | None
     flow_run_id: str | None
     requested_at: datetime
@@ -226,7 +228,7 @@ class MentorshipRead(Output):
     @classmethod
     def of(cls, snap: Snapshot, now: datetime, language: str = SOURCE_LANGUAGE) -> MentorshipRead:
         m = snap.mentorship
-        upcoming = snap.next_meeting(now)
+        upcoming, agreement = snap.next_meeting(now), snap.current_agreement
         return cls(
             id=m.id,
             mentee=PersonRef.model_validate(m.mentee),
@@ -235,8 +237,12 @@ class MentorshipRead(Output):
             request_message=m.request_message,
             closing_reason=m.closing_reason,
             waiting_for=WaitingForRead.of(waiting_for(snap, now), language),
-            agreement=AgreementVersionRead.maybe(snap.current_agreement),
+            agreement=AgreementVersionRead.maybe(agreement),
             meetings_held=snap.meetings_held,
+            agreed_meetings_held=snap.regular_meetings_held,
+            meetings_planned=None
+            if snap.current_agreement is None
+            else snap.current_agreement.planned_meetings,
             next_meeting=None if upcoming is None else MeetingRead.of(upcoming, m),
             flow_run_id=m.flow_run_id,
             requested_at=m.requested_at,

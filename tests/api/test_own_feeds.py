@@ -122,3 +122,29 @@ def test_no_certificates_before_completion(client: TestClient, flow: Flow) -> No
     assert r.status_code == 200, r.text
     assert r.json() == []
     problem(client.get("/api/certificates/999999.pdf", headers=p.mentee.auth), 404)
+
+
+def test_acting_on_a_mentorship_marks_what_one_was_told_about_it_read(
+    client: TestClient, flow: Flow, db: Engine, clock: Clock
+) -> None:
+    pair, other = flow.pair("requested"), flow.pair("requested")
+    with Session(db) as s:
+        for mentorship_id, key in ((pair.id, "about-this"), (other.id, "about-another")):
+            s.add(
+                Notification(
+                    user_id=pair.mentor.id if mentorship_id == pair.id else other.mentor.id,
+                    mentorship_id=mentorship_id,
+                    kind="request_received",
+                    params={},
+                    dedupe_key=key,
+                    created_at=clock.now,
+                )
+            )
+        s.commit()
+
+    flow.ok("POST", f"{pair.url}/accept", pair.mentor)
+
+    with Session(db) as s:
+        read = dict(s.query(Notification.dedupe_key, Notification.read_at).all())
+    assert read["about-this"] is not None
+    assert read["about-another"] is None  # another pair's, another person's: untouched

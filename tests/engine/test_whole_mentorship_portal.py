@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 from prefect.client.schemas.objects import StateType
+from prefect.settings import get_current_settings
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -301,3 +302,17 @@ def test_a_whole_mentorship_in_the_portal(
     names = [t.name for t in task_runs]
     for prefix in ("activate-", "begin-closing-", "complete-", "issue-certificate-to-user-"):
         assert any(name.startswith(prefix) for name in names), (prefix, sorted(names))
+
+    # An operator finds the pair in the list, its run one click away in the Prefect UI.
+    olga = member(app_db, clock, Role.OPERATOR, "Olga Operator")
+    context = browser.new_context(locale="en-GB")
+    operator = context.new_page()
+    operator.goto(f"{portal}/portal/program/mentorships?stage=completed")
+    operator.locator("#email").fill(olga.email)
+    operator.locator("#password").fill(PASSWORD)
+    operator.locator("form[action='/portal/login'] button[type=submit]").click()
+    row = operator.get_by_role("row", name=f"{lena.name} → {paul.name}")
+    expect(
+        row.get_by_role("link", name=f"Flow run of {lena.name} and {paul.name} in Prefect")
+    ).to_have_attribute("href", f"{get_current_settings().ui_url}/runs/flow-run/{run_id}")
+    context.close()

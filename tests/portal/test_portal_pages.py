@@ -184,8 +184,11 @@ def test_notifications_can_be_marked_read_and_achievements_show(
     news = page.get_by_role("region", name="Notifications")
     expect(news.get_by_role("listitem")).to_have_count(1)
     expect(news).to_contain_text("New Mira Mentor accepted your request.")
+    with Session(db) as s:
+        notice_id = s.scalars(select(Notification.id).filter_by(user_id=tara.id)).one()
     expect(news.get_by_role("link", name="Mira Mentor accepted your request.")).to_have_attribute(
-        "href", f"/portal/mentorships/{mid}"
+        "href",
+        f"/portal/notifications/{notice_id}",  # marks it read on the way to the mentorship
     )
     expect(page.get_by_role("region", name="My achievements")).to_contain_text("Sent a mentorship request")
 
@@ -197,6 +200,42 @@ def test_notifications_can_be_marked_read_and_achievements_show(
         read = s.execute(select(Notification.kind, Notification.read_at).filter_by(user_id=tara.id)).one()
         assert read.kind == "request_accepted"
         assert read.read_at is not None
+
+
+def test_a_notification_clears_when_its_link_is_followed_or_its_mentorship_acted_on(
+    page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock, settings: Settings
+) -> None:
+    tara, mira = people.mentee("Tara Mentee"), people.mentor("Mira Mentor")
+    mid = Journey(db, clock, tara, mira).request().mentorship_id
+    settle(db, settings, clock, mid)
+    page.goto(f"{live_url}/portal")
+    sign_in(page, mira)
+    news = page.get_by_role("region", name="Notifications")
+    expect(news.get_by_text("New", exact=True)).to_have_count(1)
+
+    news.get_by_role("link").first.click()  # "Tara Mentee asks you to be her mentor" or the like
+    expect(page).to_have_url(f"{live_url}/portal/mentorships/{mid}")
+    page.goto(f"{live_url}/portal")
+    expect(news.get_by_text("New", exact=True)).to_have_count(0)
+
+    with Session(db) as s:  # a second notice about the same pair, unread
+        s.add(
+            Notification(
+                user_id=mira.id,
+                mentorship_id=mid,
+                kind="reminder_request",
+                params={},
+                dedupe_key="x",
+                created_at=clock.now,
+            )
+        )
+        s.commit()
+    page.reload()
+    expect(news.get_by_text("New", exact=True)).to_have_count(1)
+    page.goto(f"{live_url}/portal/mentorships/{mid}")
+    page.get_by_role("button", name="Accept request").click()  # acting on the pair
+    page.goto(f"{live_url}/portal")
+    expect(news.get_by_text("New", exact=True)).to_have_count(0)
 
 
 def test_certificates_download_and_verify(

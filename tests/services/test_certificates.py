@@ -174,8 +174,9 @@ def test_mentee_facts_state_names_period_meetings_and_topics(
 
     assert (facts.holder_name, facts.holder_role) == ("Anna Schmidt", "mentee")
     assert (facts.other_name, facts.other_role) == ("Jonas Weber", "mentor")
-    # the approved agreement's period, widened to the intro meeting held before it
-    assert (facts.period_start, facts.period_end) == (date(2026, 2, 20), date(2026, 8, 31))
+    # what happened: from the first held meeting (the intro, before any agreement) to the
+    # last, not the agreement's planned 1 March to 31 August
+    assert (facts.period_start, facts.period_end) == (date(2026, 2, 20), date(2026, 8, 27))
     assert [m.held_on for m in facts.meetings] == [
         date(2026, 2, 20),
         date(2026, 3, 12),
@@ -184,15 +185,14 @@ def test_mentee_facts_state_names_period_meetings_and_topics(
     ]
     assert facts.meetings[1].topics == ("Career orientation", "Job applications")
     assert facts.meetings_held == 4
-    # held meetings first, then the approved plan; slugs shown by title; no duplicates;
-    # nothing from cancelled / missed meetings or from other agreement versions
+    # what the held meetings covered, slugs shown by title, no duplicates; not "Leadership",
+    # which the agreement planned but no meeting had, nor what cancelled or missed ones would have
     assert facts.topics == (
         "Getting to know each other",
         "Career orientation",
         "Job applications",
         "Networking",
         "Salary negotiation",
-        "Leadership",
     )
 
 
@@ -300,7 +300,7 @@ def test_summary_holds_only_what_the_public_page_may_show(
         "holder_name": "Anna Schmidt",
         "role": "mentee",
         "period_start": "2026-02-20",
-        "period_end": "2026-08-31",
+        "period_end": "2026-08-27",  # the final meeting
         "meetings_held": 4,
     }
     assert set(certificate.summary) == set(SUMMARY_FIELDS)
