@@ -141,7 +141,7 @@ def erase(session: Session, user: User, *, now: datetime) -> None:
     user.email = f"erased-{user.id}@erased.invalid"
     user.display_name = ERASED_NAME
     user.password_hash = NO_PASSWORD
-    user.locale, user.timezone = "en", "UTC"
+    user.locale, user.timezone = "", "UTC"
     user.deactivated_at = user.deactivated_at or now
     user.erased_at = now
     profile = user.profile

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from zoneinfo import available_timezones
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +14,7 @@ from sqlalchemy.orm import Session
 from models import OPEN_STAGES, Mentorship, Profile, Role, User, UserRole
 from services import sign_ins
 from services.errors import Conflict, Forbidden, Invalid, NotFound
-from services.i18n import _
+from services.i18n import SUPPORTED_LOCALES, _
 from services.passwords import hash_password, needs_rehash, verify_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -140,6 +141,8 @@ def require_role(user: User, role: Role) -> None:
 @dataclass(frozen=True)
 class ProfileUpdate:
     bio: str | None = None
+    locale: str | None = None  # "" follows the browser (English in mails), else SUPPORTED_LOCALES
+    timezone: str | None = None  # an IANA zone, e.g. "Europe/Berlin"
     mentee_goals: str | None = None
     mentee_topics: list[str] | None = None
     mentor_offer: str | None = None
@@ -155,14 +158,28 @@ def update_profile(session: Session, user: User, change: ProfileUpdate, *, now: 
         require_role(user, Role.MENTEE)
     if any(v is not None for v in mentor_part):
         require_role(user, Role.MENTOR)
+    if change.locale is not None:
+        if change.locale not in ("", *SUPPORTED_LOCALES):
+            raise Invalid(_("Choose English or German."), loc=("body", "locale"))
+        user.locale = change.locale
+    if change.timezone is not None:
+        if change.timezone not in time_zones():
+            raise Invalid(_("This is not a time zone we know."), loc=("body", "timezone"))
+        user.timezone = change.timezone
     profile = user.profile
     for field in ProfileUpdate.__dataclass_fields__:
         value = getattr(change, field)
-        if value is not None:
+        if value is not None and field not in ("locale", "timezone"):
             setattr(profile, field, value)
     profile.updated_at = now
     session.flush()
     return profile
+
+
+@lru_cache
+def time_zones() -> frozenset[str]:
+    """The IANA zones this machine knows (``zoneinfo``), for a person's choice."""
+    return frozenset(available_timezones())
 
 
 def open_mentorship_counts(session: Session, mentor_ids: list[int] | None = None) -> dict[int, int]:

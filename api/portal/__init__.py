@@ -17,6 +17,7 @@ from api.portal import (
     mentorship,
     passwords,
     people,
+    profile,
     program,
     sign_in,
 )
@@ -33,5 +34,6 @@ for _pages in (
     certificates,
     program,
     people,
+    profile,
 ):
     router.include_router(_pages.router, prefix="/portal", tags=["portal"], include_in_schema=False)

@@ -48,6 +48,11 @@ FIELDS = {
     "display_name": _("Name"),
     "roles": _("Roles"),
     "name": _("Name of the program"),
+    "bio": _("About you"),
+    "locale": _("Language"),
+    "timezone": _("Time zone"),
+    "mentee": _("Your goals and topics"),
+    "mentor": _("Your offer, topics and number of mentees"),
     "contact_email": _("Contact address"),
 }
 

@@ -86,6 +86,7 @@ class Portal:
             self.request,
             template,
             status=status,
+            language=self.reader.language,
             me=self.user,
             is_mentee=self.user.has_role(Role.MENTEE),
             is_operator=self.user.has_role(Role.OPERATOR),
@@ -192,7 +193,8 @@ def _portal(
     request: Request, session: Session, settings: Settings, now: datetime, visitor: Visitor
 ) -> Portal:
     request.state.portal_visitor = visitor  # for the navigation of an error page
-    return Portal(request, session, settings, now, visitor, Reader.of(request, visitor.user.timezone))
+    user = visitor.user
+    return Portal(request, session, settings, now, visitor, Reader.of(request, user.timezone, user.locale))
 
 
 def reading(

@@ -16,6 +16,7 @@ from babel.dates import format_date, format_time, get_datetime_format, get_timez
 from starlette.requests import Request
 
 from api.i18n import request_locale
+from services.i18n import SUPPORTED_LOCALES
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 
@@ -47,8 +48,9 @@ class Reader:
     zone: ZoneInfo
 
     @classmethod
-    def of(cls, request: Request, timezone: str) -> Reader:
-        language = request_locale(request)
+    def of(cls, request: Request, timezone: str, chosen_language: str = "") -> Reader:
+        """The person's chosen language, else their browser's; their zone."""
+        language = chosen_language if chosen_language in SUPPORTED_LOCALES else request_locale(request)
         return cls(language, _formatting_locale(request, language), zone_of(timezone))
 
     def when(self, moment: datetime | str) -> str:

@@ -139,6 +139,7 @@ DONE = {
     "reactivated": _("The person was reactivated and can sign in again."),
     "reset_sent": _("The password was reset; a mail with a link to choose a new one is on its way."),
     "program_saved": _("The program's settings were saved."),
+    "profile_saved": _("Your profile was saved."),
 }
 
 #: The audit log's actions (``services.audit.Action``) in words.

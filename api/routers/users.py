@@ -132,18 +132,12 @@ def me(user: CurrentUser) -> UserRead:
     return UserRead.of(user)
 
 
-@router.put("/me/profile", responses=problems(403))
+@router.put("/me/profile", responses=problems(403, 422))
 def update_profile(body: ProfileUpdate, write: WriteDep) -> UserRead:
-    """Change the bio, the mentee part (goals, topics) or the mentor part (offer, topics, capacity)."""
-    change = users.ProfileUpdate(
-        bio=body.bio,
-        mentee_goals=body.mentee.goals if body.mentee else None,
-        mentee_topics=body.mentee.topics if body.mentee else None,
-        mentor_offer=body.mentor.offer if body.mentor else None,
-        mentor_topics=body.mentor.topics if body.mentor else None,
-        mentor_capacity=body.mentor.capacity if body.mentor else None,
-    )
-    users.update_profile(write.session, write.user, change, now=write.now)
+    """Change the bio, the language and time zone (pages, mails, calendar invites and
+    certificates use them), the mentee part (goals, topics) or the mentor part (offer,
+    topics, capacity)."""
+    users.update_profile(write.session, write.user, body.change(), now=write.now)
     return write.done(UserRead.of(write.user))
 
 

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, EmailStr, Field
 
 from api.schemas.common import Input, Output, TopicName
 from models import Role, User
+from services import users
 
 Topics = list[str]
 
@@ -84,8 +85,25 @@ class MentorProfileUpdate(Input):
 
 class ProfileUpdate(Input):
     bio: str | None = Field(default=None, max_length=4000)
+    locale: str | None = Field(
+        default=None, max_length=10, description='"en", "de", or "" to follow the browser (mails: English)'
+    )
+    timezone: str | None = Field(default=None, max_length=60, description='IANA, e.g. "Europe/Berlin"')
     mentee: MenteeProfileUpdate | None = None
     mentor: MentorProfileUpdate | None = None
+
+    def change(self) -> users.ProfileUpdate:
+        """What the services change: only what was sent."""
+        return users.ProfileUpdate(
+            bio=self.bio,
+            locale=self.locale,
+            timezone=self.timezone,
+            mentee_goals=self.mentee.goals if self.mentee else None,
+            mentee_topics=self.mentee.topics if self.mentee else None,
+            mentor_offer=self.mentor.offer if self.mentor else None,
+            mentor_topics=self.mentor.topics if self.mentor else None,
+            mentor_capacity=self.mentor.capacity if self.mentor else None,
+        )
 
 
 class MentorRead(Output):

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from models import OutgoingEmail, User
+from models.settings import Settings
+from tasks.mail import enqueue_password_link
 from tests.api.helpers import Flow, invalid, problem
-from tests.support import People, Person
+from tests.support import Clock, People, Person
 
 NEW_USER = {
     "email": "Nina.New@Example.org",
@@ -204,3 +209,35 @@ def test_topics_cover_at_least_twelve_subjects_with_three_questions_each(
         assert t["title"].strip(), t
         assert len(t["questions"]) >= 3, t
         assert all(q.strip() for q in t["questions"]), t
+
+
+def test_a_person_chooses_language_and_time_zone_and_mails_follow(
+    client: TestClient, people: People, db: Engine, clock: Clock, settings: Settings
+) -> None:
+    anna = people.mentee("Anna Schmidt")
+    assert client.get("/api/me", headers=anna.auth).json()["locale"] == ""  # not chosen yet
+
+    r = client.put(
+        "/api/me/profile", headers=anna.auth, json={"locale": "de", "timezone": "America/New_York"}
+    )
+
+    assert r.status_code == 200, r.text
+    assert (r.json()["locale"], r.json()["timezone"]) == ("de", "America/New_York")
+    with Session(db) as s:
+        user = s.get_one(User, anna.id)
+        enqueue_password_link(s, user, "reset", settings=settings, now=clock.now)
+        s.commit()
+        [mail] = s.scalars(select(OutgoingEmail).where(OutgoingEmail.user_id == anna.id)).all()
+    assert "Passwort" in mail.subject  # German from now on
+    assert client.put("/api/me/profile", headers=anna.auth, json={"locale": ""}).json()["locale"] == ""
+
+
+def test_an_unknown_language_or_time_zone_is_refused_and_changes_nothing(
+    client: TestClient, people: People
+) -> None:
+    anna = people.mentee("Anna Schmidt")
+    invalid(client.put("/api/me/profile", headers=anna.auth, json={"locale": "fr"}), "locale")
+    invalid(client.put("/api/me/profile", headers=anna.auth, json={"timezone": "Mars/Olympus"}), "timezone")
+    invalid(client.put("/api/me/profile", headers=anna.auth, json={"timezone": "x" * 61}), "timezone")
+    me = client.get("/api/me", headers=anna.auth).json()
+    assert (me["locale"], me["timezone"]) == ("", "Europe/Berlin")

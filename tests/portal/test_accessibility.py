@@ -95,6 +95,7 @@ def test_every_participants_page_passes_axe_on_a_phone(
         f"/portal/meetings/{program.meeting_id}",
         "/portal/certificates",
         "/portal/account",
+        "/portal/profile",
     ):
         found += check(phone_page, f"{live_url}{path}")
     assert found == [], "\n".join(found)

@@ -102,3 +102,32 @@ def test_a_participant_downloads_her_data_then_erases_it_once_nothing_is_under_w
     assert again.status_code == 401
     mentorship = httpx.get(f"{live_url}/api/mentorships/{journey.mentorship_id}", headers=mira.auth).json()
     assert mentorship["mentee"]["display_name"] == "Erased participant"
+
+
+def test_a_participant_chooses_german_and_her_time_zone_on_the_profile_page(
+    open_page: Callable[..., Page], sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock
+) -> None:
+    tara, mira = people.mentee("Tara Mentee"), people.mentor("Mira Mentor")
+    journey = Journey(db, clock, tara, mira).request().accept()
+    journey.hold_meeting()
+    page = open_page("en-GB")  # an English browser
+    page.goto(f"{live_url}/portal/profile")
+    sign_in(page, tara)
+    page.get_by_label("What you want to reach").fill("Lead a team of five")
+    page.get_by_role("group", name="Topics you want to work on").get_by_label("Leadership").check()
+    page.get_by_label("Language", exact=True).select_option("de")
+    page.get_by_label("Time zone", exact=True).select_option("America/New_York")
+    page.get_by_role("button", name="Save my profile").click()
+
+    expect(page.get_by_role("status").first).to_have_text("Ihr Profil wurde gespeichert.")
+    expect(page.get_by_label("Was Sie erreichen wollen")).to_have_value("Lead a team of five")
+    page.goto(f"{live_url}/portal/mentorships/{journey.mentorship_id}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Mentoring mit Mira Mentor")
+    # the meeting at 10:00 Berlin time shows at 04:00 in New York
+    expect(page.locator("article.meeting").first).to_contain_text("04:00")
+
+    page.goto(f"{live_url}/portal/profile")
+    page.get_by_label("Sprache", exact=True).select_option("")
+    page.get_by_label("Zeitzone", exact=True).select_option("Europe/Berlin")
+    page.get_by_role("button", name="Mein Profil speichern").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My profile")  # the browser's language again
