@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, aliased, defaultload, lazyload
 
 from models import OPEN_STAGES, Mentorship, User
 from services.progress import Snapshot, WaitingFor, is_overdue, snapshots, waiting_for, waiting_since
@@ -71,15 +71,27 @@ def row_of(snap: Snapshot, now: datetime) -> Row:
 
 
 def list_mentorships(
-    session: Session, *, now: datetime, filters: Filters, offset: int = 0, limit: int | None = PER_PAGE
+    session: Session,
+    *,
+    now: datetime,
+    filters: Filters,
+    offset: int = 0,
+    limit: int | None = PER_PAGE,
+    longest_waiting_first: bool = False,
 ) -> Listing:
-    """Newest request first; ``limit`` None lists them all."""
+    """Newest request first (or, with a filter that needs the clock, the longest waiting
+    first); ``limit`` None lists them all."""
     query = _matching(filters)
     if filters.needs_the_clock:
-        query = query.where(Mentorship.stage.in_(OPEN_STAGES))  # only open ones wait for anyone
+        # only open ones wait for anyone; who must act needs no names (the page's rows get them)
+        query = query.where(Mentorship.stage.in_(OPEN_STAGES)).options(
+            lazyload(Mentorship.mentee), lazyload(Mentorship.mentor)
+        )
         found = list(session.scalars(query.order_by(Mentorship.id.desc())).unique())
         light = snapshots(session, found, live_only=True)
         rows = [row for row in (row_of(s, now) for s in light) if _keeps(row, filters)]
+        if longest_waiting_first:
+            rows.sort(key=lambda r: r.since or now)
         page = rows[offset : None if limit is None else offset + limit]
         return Listing(_full(session, page, now), len(rows), offset, limit)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -90,14 +102,16 @@ def list_mentorships(
     return Listing([row_of(s, now) for s in snapshots(session, found)], total, offset, limit)
 
 
-def stuck(session: Session, *, now: datetime) -> list[Row]:
-    """Every open mentorship whose next step is late, the longest waiting first."""
-    rows = list_mentorships(session, now=now, filters=Filters(overdue=True), limit=None).rows
-    return sorted(rows, key=lambda r: r.since or now)
+def stuck(session: Session, *, now: datetime, limit: int = PER_PAGE) -> Listing:
+    """The open mentorships whose next step is late, the longest waiting first (the first
+    ``limit`` of them, and how many there are)."""
+    return list_mentorships(
+        session, now=now, filters=Filters(overdue=True), limit=limit, longest_waiting_first=True
+    )
 
 
 def _matching(filters: Filters) -> Select[Mentorship]:
-    query = select(Mentorship)
+    query = select(Mentorship).options(*_NAMES_ONLY)
     if filters.stage:
         query = query.where(Mentorship.stage == filters.stage)
     if filters.search.strip():
@@ -120,5 +134,24 @@ def _keeps(row: Row, filters: Filters) -> bool:
 
 
 def _full(session: Session, page: list[Row], now: datetime) -> list[Row]:
-    """The page's rows again with all their meetings (the light snapshots hold only some)."""
-    return [row_of(s, now) for s in snapshots(session, [r.mentorship for r in page])]
+    """The page's rows again, with their participants and all their meetings (the light
+    snapshots hold only some)."""
+    ids = [r.mentorship.id for r in page]
+    loaded = session.scalars(
+        select(Mentorship)
+        .where(Mentorship.id.in_(ids))
+        .options(*_NAMES_ONLY)
+        .execution_options(populate_existing=True)
+    ).unique()
+    by_id = {m.id: m for m in loaded}
+    return [row_of(s, now) for s in snapshots(session, [by_id[i] for i in ids], refresh=True)]
+
+
+#: A list shows the participants' names, not their roles and profiles (which ``User`` would
+#: load for each of them: at 10,000 mentorships, most of a filtered list's time).
+_NAMES_ONLY = (
+    defaultload(Mentorship.mentee).lazyload(User.roles),
+    defaultload(Mentorship.mentee).lazyload(User.profile),
+    defaultload(Mentorship.mentor).lazyload(User.roles),
+    defaultload(Mentorship.mentor).lazyload(User.profile),
+)

@@ -52,7 +52,8 @@ class EarlyEnds:
 @dataclass(frozen=True)
 class Overview:
     per_stage: dict[str, int]
-    stuck: list[Row]
+    stuck: list[Row]  # the longest waiting, up to listing.PER_PAGE
+    stuck_total: int
     meetings_per_month: list[tuple[str, int]]  # ("2026-11", 14), the last MONTHS_SHOWN months
     requests: RequestFigures
     feedback: list[FeedbackFigure]
@@ -60,9 +61,11 @@ class Overview:
 
 
 def overview(session: Session, *, now: datetime) -> Overview:
+    late = stuck(session, now=now)
     return Overview(
         per_stage=per_stage(session),
-        stuck=stuck(session, now=now),
+        stuck=late.rows,
+        stuck_total=late.total,
         meetings_per_month=meetings_per_month(session, now=now),
         requests=request_figures(session),
         feedback=feedback_figures(session),

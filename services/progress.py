@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from models import (
     FINISHED_STAGES,
@@ -76,44 +76,68 @@ class Snapshot:
         return min(upcoming, key=lambda m: m.starts_at, default=None)
 
 
-def snapshots(session: Session, mentorships: list[Mentorship], *, live_only: bool = False) -> list[Snapshot]:
+def snapshots(
+    session: Session, mentorships: list[Mentorship], *, live_only: bool = False, refresh: bool = False
+) -> list[Snapshot]:
     """A few queries for any number of mentorships (no N+1 on listings).
 
-    ``live_only`` loads only the meetings that decide the next step (proposed, confirmed, a
-    final one held) and counts the held ones: enough for ``waiting_for`` over thousands of
-    mentorships, without every meeting of their past.
+    ``live_only`` loads only what decides the next step: the pending and approved agreements
+    and the meetings still to happen (or a final one held), each with only the columns that
+    matter, and counts the held meetings; enough for ``waiting_for`` over thousands of
+    mentorships. ``refresh`` loads whole rows over such light objects in the session.
     """
     ids = [m.id for m in mentorships]
     versions: dict[int, list[AgreementVersion]] = defaultdict(list)
     meetings: dict[int, list[Meeting]] = defaultdict(list)
     held: dict[int, int] = {}
     for chunk in _chunks(ids):
-        for v in session.scalars(
-            select(AgreementVersion)
-            .where(AgreementVersion.mentorship_id.in_(chunk))
-            .order_by(AgreementVersion.number)
-        ):
-            versions[v.mentorship_id].append(v)
-        query = select(Meeting).where(Meeting.mentorship_id.in_(chunk))
+        version_query = select(AgreementVersion).where(AgreementVersion.mentorship_id.in_(chunk))
+        meeting_query = select(Meeting).where(Meeting.mentorship_id.in_(chunk))
         if live_only:
-            query = query.where(
+            version_query = version_query.where(
+                AgreementVersion.status.in_((AgreementStatus.PENDING, AgreementStatus.APPROVED))
+            ).options(load_only(*_VERSION_DECIDES))
+            meeting_query = meeting_query.where(
                 or_(
                     Meeting.status.in_(LIVE_MEETINGS),
                     and_(Meeting.is_final.is_(True), Meeting.status == MeetingStatus.HELD),
                 )
-            )
+            ).options(load_only(*_MEETING_DECIDES))
             counted = session.execute(
                 select(Meeting.mentorship_id, func.count())
                 .where(Meeting.mentorship_id.in_(chunk), Meeting.status == MeetingStatus.HELD)
                 .group_by(Meeting.mentorship_id)
             ).tuples()
             held.update((mentorship_id, n) for mentorship_id, n in counted)
-        for meeting in session.scalars(query.order_by(Meeting.starts_at, Meeting.id)):
+        if refresh:
+            version_query = version_query.execution_options(populate_existing=True)
+            meeting_query = meeting_query.execution_options(populate_existing=True)
+        for v in session.scalars(version_query.order_by(AgreementVersion.number)):
+            versions[v.mentorship_id].append(v)
+        for meeting in session.scalars(meeting_query.order_by(Meeting.starts_at, Meeting.id)):
             meetings[meeting.mentorship_id].append(meeting)
     return [
         Snapshot(m, versions[m.id], meetings[m.id], held.get(m.id, 0) if live_only else None)
         for m in mentorships
     ]
+
+
+_VERSION_DECIDES = (
+    AgreementVersion.mentorship_id,
+    AgreementVersion.number,
+    AgreementVersion.status,
+    AgreementVersion.author_id,
+    AgreementVersion.submitted_at,
+    AgreementVersion.planned_meetings,
+)
+_MEETING_DECIDES = (
+    Meeting.mentorship_id,
+    Meeting.status,
+    Meeting.is_final,
+    Meeting.is_intro,
+    Meeting.starts_at,
+    Meeting.created_at,
+)
 
 
 def _chunks(ids: list[int], size: int = 5000) -> list[list[int]]:

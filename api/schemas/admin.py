@@ -91,7 +91,8 @@ class EarlyEndsRead(Output):
 
 class OverviewRead(Output):
     per_stage: dict[str, int]
-    stuck: list[StuckRead]
+    stuck: list[StuckRead]  # the longest waiting first, up to 50
+    stuck_total: int  # how many wait too long (the list: /api/admin/mentorships?overdue=true)
     meetings_per_month: list[MonthRead]
     requests: RequestsRead
     feedback: list[FeedbackFigureRead]
@@ -103,6 +104,7 @@ class OverviewRead(Output):
         return cls(
             per_stage=found.per_stage,
             stuck=[StuckRead.of(row, language) for row in found.stuck],
+            stuck_total=found.stuck_total,
             meetings_per_month=[MonthRead(month=m, meetings_held=n) for m, n in found.meetings_per_month],
             requests=RequestsRead.model_validate(found.requests),
             feedback=[FeedbackFigureRead.model_validate(f) for f in found.feedback],
