@@ -77,8 +77,8 @@ class CertificateFacts(BaseModel):
 def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> CertificateFacts:
     """The facts for ``user_id``'s certificate of ``mentorship_id``, read from the database.
 
-    What happened, not what was planned. Period: from the first held meeting to the last
-    (the final one); without held meetings, from acceptance to the mentorship's end.
+    What happened, not what was planned. Period: from the mentor's acceptance to the
+    completion (while closing: the final meeting).
     Topics: those of the held meetings, in order, without duplicates; a topic the agreement
     planned but no meeting had is not "covered". Catalogue slugs are shown by their title.
     """
@@ -227,8 +227,14 @@ def _unique(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def _period(mentorship: Mentorship, meeting_dates: list[date], zone: ZoneInfo) -> tuple[date, date]:
-    if meeting_dates:
-        return meeting_dates[0], meeting_dates[-1]
-    began = mentorship.accepted_at or mentorship.requested_at
-    ended = mentorship.finished_at or mentorship.last_activity_at
-    return began.astimezone(zone).date(), ended.astimezone(zone).date()
+    """From the mentor's acceptance to the mentorship's completion. Certificates are issued
+    while it closes, right after the final meeting: until completion is recorded, that
+    meeting is its end."""
+    began = (mentorship.accepted_at or mentorship.requested_at).astimezone(zone).date()
+    if mentorship.finished_at is not None:
+        ended = mentorship.finished_at.astimezone(zone).date()
+    elif meeting_dates:
+        ended = meeting_dates[-1]
+    else:
+        ended = mentorship.last_activity_at.astimezone(zone).date()
+    return min([began, *meeting_dates]), max(ended, began)

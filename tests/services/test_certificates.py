@@ -174,9 +174,9 @@ def test_mentee_facts_state_names_period_meetings_and_topics(
 
     assert (facts.holder_name, facts.holder_role) == ("Anna Schmidt", "mentee")
     assert (facts.other_name, facts.other_role) == ("Jonas Weber", "mentor")
-    # what happened: from the first held meeting (the intro, before any agreement) to the
-    # last, not the agreement's planned 1 March to 31 August
-    assert (facts.period_start, facts.period_end) == (date(2026, 2, 20), date(2026, 8, 27))
+    # what happened: from the acceptance to the final meeting (the mentorship is closing),
+    # not the agreement's planned 1 March to 31 August
+    assert (facts.period_start, facts.period_end) == (date(2026, 2, 3), date(2026, 8, 27))
     assert [m.held_on for m in facts.meetings] == [
         date(2026, 2, 20),
         date(2026, 3, 12),
@@ -208,7 +208,7 @@ def test_mentor_facts_mirror_the_mentee_facts(session: Session, pair: tuple[Ment
     assert facts.meetings_held == 4
 
 
-def test_without_agreement_the_period_runs_from_first_to_last_held_meeting(
+def test_the_period_runs_from_acceptance_to_completion_agreement_or_not(
     session: Session,
 ) -> None:
     mentee, mentor = add_user(session, "Lena Vogel"), add_user(session, "Omar Haddad")
@@ -219,8 +219,11 @@ def test_without_agreement_the_period_runs_from_first_to_last_held_meeting(
 
     facts = certificate_facts(session, m.id, mentee.id)
 
-    assert (facts.period_start, facts.period_end) == (date(2026, 3, 3), date(2026, 7, 9))
+    assert (facts.period_start, facts.period_end) == (date(2026, 2, 3), date(2026, 7, 9))
     assert facts.topics == ()
+    m.stage, m.finished_at = Stage.COMPLETED, utc(2026, 7, 10, 8)
+    session.flush()
+    assert certificate_facts(session, m.id, mentee.id).period_end == date(2026, 7, 10)  # completion
 
 
 def test_facts_only_for_participants_of_an_existing_mentorship(
@@ -299,7 +302,7 @@ def test_summary_holds_only_what_the_public_page_may_show(
     assert certificate.summary == {
         "holder_name": "Anna Schmidt",
         "role": "mentee",
-        "period_start": "2026-02-20",
+        "period_start": "2026-02-03",  # the acceptance
         "period_end": "2026-08-27",  # the final meeting
         "meetings_held": 4,
     }
