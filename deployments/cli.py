@@ -107,11 +107,14 @@ def mail(args: argparse.Namespace) -> int:
     from deployments.mailsink import caught_mail
 
     found = caught_mail(get_settings().data_dir / "mail")
-    for item in found[-args.last :]:
-        print(f"--- {item.path.name}  to: {item.to}\n    {item.subject}")
-        if args.body:
-            print("    " + item.text.strip().replace("\n", "\n    "))
-    print(f"{len(found)} message(s) caught")
+    try:
+        for item in found[-args.last :]:
+            print(f"--- {item.path.name}  to: {item.to}\n    {item.subject}")
+            if args.body:
+                print("    " + item.text.strip().replace("\n", "\n    "))
+        print(f"{len(found)} message(s) caught")
+    except BrokenPipeError:  # `mentorflow mail | head`: the reader has seen enough
+        sys.stderr.close()  # and Python's own note on the closed pipe would be noise
     return 0
 
 

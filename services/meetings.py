@@ -73,6 +73,24 @@ def propose(
     return meeting
 
 
+@dataclass(frozen=True)
+class NextProposal:
+    """What the next proposed meeting of a pair would be, for the form that proposes it."""
+
+    is_intro: bool  # the get-to-know-you meeting
+    final_allowed: bool  # an agreement is approved and no final meeting is planned
+
+
+def next_proposal(session: Session, mentorship_id: int) -> NextProposal:
+    try:
+        _require_final_allowed(session, mentorship_id)
+    except Conflict:
+        final_allowed = False
+    else:
+        final_allowed = True
+    return NextProposal(_is_first_meeting(session, mentorship_id), final_allowed)
+
+
 def _require_final_allowed(session: Session, mentorship_id: int) -> None:
     if not has_approved_agreement(session, mentorship_id):
         raise Conflict(_("A final meeting needs an approved agreement first."))
@@ -163,7 +181,8 @@ def cancel(
     now: datetime,
     expected_version: int | None = None,
 ) -> Meeting:
-    """Either side calls off a meeting that was not held."""
+    """Either side calls off a meeting that has not started yet; once it has, each side says
+    whether they took part instead (a meeting nobody attended ends as missed)."""
     return _call_off(
         session,
         actor,
@@ -188,6 +207,8 @@ def _call_off(
     expected_version: int | None,
 ) -> Meeting:
     meeting, mentorship = _acting_on(session, actor, meeting_id, fact, expected_version)
+    if fact is Fact.CANCEL_MEETING and meeting.starts_at <= now:
+        raise Conflict(_("This meeting has started: say whether you took part instead of cancelling it."))
     _set_status(meeting, status, now=now, reason=reason)
     append_event(
         session,

@@ -55,6 +55,7 @@ def mentorship_page(
         past=past,
         timeline=timeline(events.events_of(portal.session, m.id), m, user.id, portal.reader),
         topics=catalogue.topics(portal.session),
+        proposal=meetings.next_proposal(portal.session, m.id),
         sent=sent if sent is not None else FormData(),
         suggested_start=portal.reader.input_value(
             (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)

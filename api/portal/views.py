@@ -77,7 +77,7 @@ def meeting_view(
         mine=None if mine is None else mine.attended,
         answers=_answers(meeting, mentorship, user_id),
         can_decide=_meeting_allows(Fact.DECIDE_MEETING, meeting, allowed) and meeting.starts_at > now,
-        can_cancel=_meeting_allows(Fact.CANCEL_MEETING, meeting, allowed),
+        can_cancel=_meeting_allows(Fact.CANCEL_MEETING, meeting, allowed) and meeting.starts_at > now,
         can_attend=mine is None
         and _meeting_allows(Fact.ATTENDANCE, meeting, allowed)
         and meeting.starts_at <= now,

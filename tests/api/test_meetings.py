@@ -458,3 +458,20 @@ def test_meeting_reads_for_participants_and_operators(client: TestClient, people
     assert [b.status_code for b in bodies] == [200, 200, 200]
     assert bodies[0].json() == bodies[1].json() == bodies[2].json() == m
     problem(client.get(url, headers=people.mentee().auth), 404)
+
+
+def test_a_meeting_that_has_started_cannot_be_cancelled_but_answered(
+    client: TestClient, clock: Clock, flow: Flow
+) -> None:
+    p = flow.pair("intro")
+    m = flow.confirmed(p, days=1)
+    clock.advance(days=1, minutes=5)
+    before = flow.state(p)
+    problem(
+        client.post(f"/api/meetings/{m['id']}/cancel", json={}, headers=p.mentee.auth),
+        409,
+        detail="took part",
+    )
+    assert flow.state(p) == before
+    r = client.post(f"/api/meetings/{m['id']}/attendance", json={"attended": False}, headers=p.mentee.auth)
+    assert r.status_code == 200, r.text
