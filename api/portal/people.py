@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.portal import forms
 from api.portal.pages import Portal, PortalRoute
-from api.portal.program import Operating, OperatingPost
+from api.portal.program import Operating, OperatingPost, page_link, pages_of
 from api.portal.texts import AUDIT_ACTIONS, label
 from api.schemas.users import Invitation
 from models import Mentorship, Role, User
@@ -58,7 +58,10 @@ def _people_page(
         q=q,
         role=role_filter or "",
         page=page,
-        pages=max(1, -(-found.total // people.PER_PAGE)),
+        pages=pages_of(found.total, people.PER_PAGE),
+        link=page_link(
+            "/portal/program/people", {k: v for k, v in (("q", q), ("role", role_filter or "")) if v}
+        ),
         roles=ROLES,
         sent=portal.form if error else None,
         awaits_password=users.awaits_password,
@@ -176,7 +179,8 @@ def audit_page(portal: Operating, page: Annotated[int, Query(ge=1, le=100_000)] 
         "portal/program_audit.html",
         found=found,
         page=page,
-        pages=max(1, -(-found.total // per_page)),
+        pages=pages_of(found.total, per_page),
+        link=page_link("/portal/program/audit", {}),
         action_text=lambda code: label(AUDIT_ACTIONS, code, portal.reader.language),
     )
 

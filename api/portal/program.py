@@ -6,6 +6,7 @@ Operators read here and act on people (``people.py``); only participants act on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -100,10 +101,10 @@ def mentorship_list(
         found=found,
         filters=filters,
         page=page,
-        pages=max(1, -(-found.total // per_page)),
+        pages=pages_of(found.total, per_page),
         stages=list(Stage),
         waiting_choices=WAITING_CHOICES,
-        link=lambda to: f"/portal/program/mentorships?{urlencode({**query, 'page': to})}",
+        link=page_link("/portal/program/mentorships", query),
         export=f"/portal/program/mentorships.csv?{urlencode(query)}",
     )
 
@@ -123,6 +124,15 @@ def mentorships_export(portal: Operating, filters: Filtering) -> Response:
 @router.get("/program/meetings.csv")
 def meetings_export(portal: Operating) -> Response:
     return csv_download(exports.meetings_csv(portal.session, zone=portal.reader.zone), "meetings", portal.now)
+
+
+def pages_of(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def page_link(path: str, query: dict[str, str]) -> Callable[[int], str]:
+    """The address of page ``n`` of a list, its filters kept."""
+    return lambda n: f"{path}?{urlencode({**query, 'page': n})}"
 
 
 def _query_of(filters: listing.Filters) -> dict[str, str]:
