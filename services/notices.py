@@ -32,6 +32,17 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
     return notification
 
 
+def mark_all_read(session: Session, user_id: int, *, now: datetime) -> int:
+    """Everything the person was told counts as seen; returns how many were new."""
+    result = session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def mark_read_about(session: Session, user_id: int, mentorship_id: int, *, now: datetime) -> int:
     """The person acted on the mentorship: what they were told about it counts as seen
     (after one mentorship a mentee had nine "new" notifications about things long done)."""

@@ -73,6 +73,17 @@ def open_notification(notification_id: int, portal: Reading) -> Response:
     return RedirectResponse(_portal_path(found.params.get("path")) or "/portal", status_code=303)
 
 
+@router.post("/notifications/read")
+def read_all_notifications(portal: Posting) -> Response:
+    def mark() -> None:
+        notices.mark_all_read(portal.session, portal.user.id, now=portal.now)
+
+    def refused(message: str, status: int) -> Response:
+        return dashboard_page(portal, error=message, status=status)
+
+    return portal.act(mark, then="/portal?done=all_read#notifications", refused=refused)
+
+
 @router.post("/notifications/{notification_id}/read")
 def read_notification(notification_id: int, portal: Posting) -> Response:
     def mark() -> None:

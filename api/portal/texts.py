@@ -132,6 +132,7 @@ DONE = {
     "approved": _("You approved the agreement."),
     "rejected": _("You asked for changes to the agreement."),
     "read": _("Marked as read."),
+    "all_read": _("Every notification is marked as read."),
     "password_changed": _("Your password was changed; you were signed out everywhere else."),
     "invited": _("The invitation is on its way: a mail with a link to choose a password."),
     "roles_set": _("The roles were saved."),

@@ -20,6 +20,7 @@ from api.schemas.users import (
     MentorRead,
     NotificationRead,
     ProfileUpdate,
+    ReadAll,
     TopicRead,
     UserCreate,
     UserRead,
@@ -187,6 +188,12 @@ def my_activity(session: SessionDep, user: CurrentUser) -> list[EventRead]:
 @router.get("/me/notifications", responses=problems())
 def my_notifications(session: SessionDep, user: CurrentUser) -> list[NotificationRead]:
     return [NotificationRead.model_validate(n) for n in notices.notifications_of(session, user.id)]
+
+
+@router.post("/me/notifications/read", responses=problems())
+def read_all_notifications(write: WriteDep) -> ReadAll:
+    """Mark every notification read."""
+    return write.done(ReadAll(marked_read=notices.mark_all_read(write.session, write.user.id, now=write.now)))
 
 
 @router.post("/me/notifications/{notification_id}/read", responses=problems(404))

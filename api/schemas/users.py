@@ -183,6 +183,10 @@ class Invitation(Input):
     roles: list[Role] = Field(min_length=1)
 
 
+class ReadAll(Output):
+    marked_read: int  # how many were new
+
+
 class TokenRead(Output):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret

@@ -148,3 +148,29 @@ def test_acting_on_a_mentorship_marks_what_one_was_told_about_it_read(
         read = dict(s.query(Notification.dedupe_key, Notification.read_at).all())
     assert read["about-this"] is not None
     assert read["about-another"] is None  # another pair's, another person's: untouched
+
+
+def test_every_notification_is_marked_read_at_once_and_only_ones_own(
+    client: TestClient, people: People, db: Engine, clock: Clock
+) -> None:
+    tara, mira = people.mentee("Tara"), people.mentor("Mira")
+    with Session(db) as s:
+        for n, who in enumerate((tara, tara, tara, mira)):
+            s.add(
+                Notification(
+                    user_id=who.id,
+                    kind="request_accepted",
+                    params={},
+                    dedupe_key=f"n{n}",
+                    created_at=clock.now,
+                )
+            )
+        s.commit()
+
+    r = client.post("/api/me/notifications/read", headers=tara.auth)
+
+    assert r.status_code == 200, r.text
+    assert r.json() == {"marked_read": 3}
+    assert all(n["read_at"] for n in client.get("/api/me/notifications", headers=tara.auth).json())
+    assert not any(n["read_at"] for n in client.get("/api/me/notifications", headers=mira.auth).json())
+    assert client.post("/api/me/notifications/read", headers=tara.auth).json() == {"marked_read": 0}

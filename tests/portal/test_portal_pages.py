@@ -236,6 +236,19 @@ def test_a_notification_clears_when_its_link_is_followed_or_its_mentorship_acted
     page.goto(f"{live_url}/portal")
     expect(news.get_by_text("New", exact=True)).to_have_count(0)
 
+    with Session(db) as s:  # two more, about nothing to act on: "mark all as read"
+        for key in ("y", "z"):
+            s.add(
+                Notification(
+                    user_id=mira.id, kind="reminder_request", params={}, dedupe_key=key, created_at=clock.now
+                )
+            )
+        s.commit()
+    page.reload()
+    news.get_by_role("button", name="Mark all as read").click()
+    expect(page.get_by_role("status")).to_have_text("Every notification is marked as read.")
+    expect(news.get_by_text("New", exact=True)).to_have_count(0)
+
 
 def test_certificates_download_and_verify(
     page: Page, sign_in: SignIn, live_url: str, people: People, db: Engine, clock: Clock
