@@ -49,6 +49,8 @@ class Mentorship(Base):
     stage: Mapped[str] = mapped_column(String(20), index=True)
     request_message: Mapped[str] = mapped_column(Text)
     closing_reason: Mapped[str | None] = mapped_column(Text)
+    # why it ended early, from a short list (services.mentorships.END_REASONS)
+    closing_code: Mapped[str | None] = mapped_column(String(20), default=None)
     requested_at: Mapped[datetime]
     accepted_at: Mapped[datetime | None]
     activated_at: Mapped[datetime | None]

@@ -74,6 +74,11 @@ _DECISION_EVENTS = {
 }
 
 
+OTHER = "other"
+#: Why a mentorship ends early: a short list operators can count (CONTRACT: ``reason_code``).
+END_REASONS = ("goals_reached", "no_time", "not_a_fit", OTHER)
+
+
 def decide(
     session: Session,
     actor: User,
@@ -82,16 +87,23 @@ def decide(
     *,
     now: datetime,
     reason: str | None = None,
+    reason_code: str | None = None,
     expected_version: int | None = None,
 ) -> Mentorship:
-    """Accept, decline, withdraw or end: the stage changes in this same request."""
+    """Accept, decline, withdraw or end: the stage changes in this same request. An early
+    end says why from ``END_REASONS`` (``other`` if none is given), with optional words."""
+    if fact is Fact.END and (reason_code or OTHER) not in END_REASONS:
+        raise Invalid(_("Choose why the mentorship ends."), loc=("body", "reason_code"))
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
     check_version(mentorship.version, expected_version)
     require(fact, mentorship, actor.id)
     decide_stage(session, mentorship, fact, now=now)
+    payload: dict[str, object] = {}
     if reason is not None:
         mentorship.closing_reason = reason
-    payload = {"reason": reason} if reason is not None else {}
+        payload["reason"] = reason
+    if fact is Fact.END:
+        mentorship.closing_code = payload["reason_code"] = reason_code or OTHER
     append_event(session, mentorship, _DECISION_EVENTS[fact], actor_id=actor.id, now=now, payload=payload)
     return mentorship
 

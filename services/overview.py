@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models import Feedback, Meeting, MeetingStatus, Mentorship, Stage
 from services.listing import Row, stuck
+from services.mentorships import END_REASONS, OTHER
 from services.reports import MIN_AUTHORS, feedback_average, per_stage
 
 MONTHS_SHOWN = 12
@@ -45,6 +46,7 @@ class FeedbackFigure:
 @dataclass(frozen=True)
 class EarlyEnds:
     per_stage: dict[str, int]  # declined, withdrawn, ended
+    ended_because: dict[str, int]  # ended early, per reason from the list (END_REASONS)
     reasons: list[tuple[str, int]]  # a reason given for at least MIN_AUTHORS ends, most first
     other_reasons: int  # ends whose reason is rarer (or none was given)
 
@@ -132,16 +134,22 @@ def feedback_figures(session: Session) -> list[FeedbackFigure]:
 
 def early_ends(session: Session) -> EarlyEnds:
     rows = session.execute(
-        select(Mentorship.stage, Mentorship.closing_reason).where(Mentorship.stage.in_(EARLY_ENDS))
+        select(Mentorship.stage, Mentorship.closing_reason, Mentorship.closing_code).where(
+            Mentorship.stage.in_(EARLY_ENDS)
+        )
     ).tuples()
     stages: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
-    for stage, reason in rows:
+    codes: Counter[str] = Counter()
+    for stage, reason, code in rows:
         stages[stage] += 1
+        if stage == Stage.ENDED:
+            codes[code or OTHER] += 1
         reasons[" ".join((reason or "").split()).rstrip(".").lower()] += 1
     shown = [(reason, n) for reason, n in reasons.most_common() if reason and n >= MIN_AUTHORS]
     return EarlyEnds(
         per_stage={stage.value: stages.get(stage.value, 0) for stage in EARLY_ENDS},
+        ended_because={code: codes.get(code, 0) for code in END_REASONS},
         reasons=shown,
         other_reasons=stages.total() - sum(n for _, n in shown),
     )

@@ -14,6 +14,8 @@ from api.portal.pages import Portal, PortalRoute, Posting, Reading
 from api.portal.views import allowed_facts, meeting_view, next_step, split_meetings, timeline
 from services import catalogue, certificates, events, meetings, mentorships
 from services.access import visible_mentorship
+from services.errors import Invalid
+from services.i18n import _
 from services.lifecycle import Fact
 from services.progress import snapshot, waiting_for
 from tasks.engine import run_url
@@ -56,6 +58,7 @@ def mentorship_page(
         timeline=timeline(events.events_of(portal.session, m.id), m, user.id, portal.reader),
         topics=catalogue.topics(portal.session),
         proposal=meetings.next_proposal(portal.session, m.id),
+        end_reasons=mentorships.END_REASONS,
         sent=sent if sent is not None else FormData(),
         suggested_start=portal.reader.input_value(
             (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
@@ -72,10 +75,16 @@ def _decide(
     portal: Portal, mentorship_id: int, fact: Fact, done: str, *, reason: str | None = ""
 ) -> Response:
     def decide() -> int:
-        why = None
+        why, code = None, None
         if reason is not None:
-            why = forms.reason(portal.fields, portal.reader.language, required=fact is Fact.END)
-        mentorships.decide(portal.session, portal.user, mentorship_id, fact, now=portal.now, reason=why)
+            why = forms.reason(portal.fields, portal.reader.language, required=False)
+        if fact is Fact.END:
+            code = forms.text(portal.fields, "reason_code") or None
+            if code is None:  # the rules would count it as "other": the form asks instead
+                raise Invalid(_("Choose why the mentorship ends."), loc=("body", "reason_code"))
+        mentorships.decide(
+            portal.session, portal.user, mentorship_id, fact, now=portal.now, reason=why, reason_code=code
+        )
         return mentorship_id
 
     def refused(message: str, status: int) -> Response:

@@ -41,7 +41,16 @@ from api.portal.session import (
     remember_login_nonce,
     signed_in,
 )
-from api.portal.texts import AGREEMENT_STATUSES, DONE, MEETING_STATUSES, MODES, STAGES, label, say
+from api.portal.texts import (
+    AGREEMENT_STATUSES,
+    DONE,
+    END_REASONS,
+    MEETING_STATUSES,
+    MODES,
+    STAGES,
+    label,
+    say,
+)
 from api.templating import templates
 from models import Role, User
 from models.settings import Settings
@@ -52,7 +61,13 @@ from services.idempotency import find_response, store_response
 from services.program import program_of
 
 SUBMISSION_FIELD = "submission"
-WORDS = {"stage": STAGES, "meeting": MEETING_STATUSES, "agreement": AGREEMENT_STATUSES, "mode": MODES}
+WORDS = {
+    "stage": STAGES,
+    "meeting": MEETING_STATUSES,
+    "agreement": AGREEMENT_STATUSES,
+    "mode": MODES,
+    "end": END_REASONS,
+}
 
 
 @dataclass

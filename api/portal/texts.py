@@ -143,6 +143,14 @@ DONE = {
     "profile_saved": _("Your profile was saved."),
 }
 
+#: Why a mentorship ended early (``services.mentorships.END_REASONS``), in words.
+END_REASONS = {
+    "goals_reached": _("The goals were reached"),
+    "no_time": _("No time"),
+    "not_a_fit": _("Not a good fit"),
+    "other": _("Another reason"),
+}
+
 #: The audit log's actions (``services.audit.Action``) in words.
 AUDIT_ACTIONS = {
     "person.created": _("created the account"),

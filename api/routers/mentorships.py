@@ -7,8 +7,14 @@ from fastapi import APIRouter, status
 from api.deps import CurrentUser, Now, SessionDep, WriteDep
 from api.i18n import Language, request_locale
 from api.problems import problems
-from api.schemas.common import OptionalReason, Reason
-from api.schemas.mentorships import FeedbackCreate, FeedbackRead, MentorshipCreate, MentorshipRead
+from api.schemas.common import OptionalReason
+from api.schemas.mentorships import (
+    EndRequest,
+    FeedbackCreate,
+    FeedbackRead,
+    MentorshipCreate,
+    MentorshipRead,
+)
 from api.schemas.users import EventRead
 from services import events, meetings, mentorships
 from services.access import visible_mentorship
@@ -28,7 +34,9 @@ def request_mentorship(body: MentorshipCreate, write: WriteDep) -> MentorshipRea
     return write.done(read, status_code=201, mentorship_id=m.id)
 
 
-def _decide(write: WriteDep, mentorship_id: int, fact: Fact, reason: str | None = None) -> MentorshipRead:
+def _decide(
+    write: WriteDep, mentorship_id: int, fact: Fact, reason: str | None = None, reason_code: str | None = None
+) -> MentorshipRead:
     m = mentorships.decide(
         write.session,
         write.user,
@@ -36,6 +44,7 @@ def _decide(write: WriteDep, mentorship_id: int, fact: Fact, reason: str | None 
         fact,
         now=write.now,
         reason=reason,
+        reason_code=reason_code,
         expected_version=write.if_match,
     )
     read = MentorshipRead.of(snapshot(write.session, m), write.now, request_locale(write.request))
@@ -60,9 +69,9 @@ def withdraw(mentorship_id: int, write: WriteDep) -> MentorshipRead:
 
 
 @router.post("/{mentorship_id}/end", responses=problems(403, 404, 409, 412))
-def end(mentorship_id: int, body: Reason, write: WriteDep) -> MentorshipRead:
-    """Either side ends the mentorship early, with a reason."""
-    return _decide(write, mentorship_id, Fact.END, body.reason)
+def end(mentorship_id: int, body: EndRequest, write: WriteDep) -> MentorshipRead:
+    """Either side ends the mentorship early: why, from a short list, and optional words."""
+    return _decide(write, mentorship_id, Fact.END, body.reason, body.reason_code)
 
 
 @router.get("", responses=problems())

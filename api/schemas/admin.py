@@ -85,6 +85,7 @@ class ReasonRead(Output):
 
 class EarlyEndsRead(Output):
     per_stage: dict[str, int]
+    ended_because: dict[str, int]  # goals_reached, no_time, not_a_fit, other
     reasons: list[ReasonRead]  # each given for at least three ends
     other_reasons: int
 
@@ -110,6 +111,7 @@ class OverviewRead(Output):
             feedback=[FeedbackFigureRead.model_validate(f) for f in found.feedback],
             early_ends=EarlyEndsRead(
                 per_stage=ends.per_stage,
+                ended_because=ends.ended_because,
                 reasons=[ReasonRead(reason=r, count=n) for r, n in ends.reasons],
                 other_reasons=ends.other_reasons,
             ),

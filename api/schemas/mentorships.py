@@ -35,6 +35,18 @@ class WaitingForRead(Output):
         return cls(who=w.who, what=translate(w.what, language, **w.params), action=w.action, params=w.params)
 
 
+class EndReason(StrEnum):
+    GOALS_REACHED = "goals_reached"
+    NO_TIME = "no_time"
+    NOT_A_FIT = "not_a_fit"
+    OTHER = "other"
+
+
+class EndRequest(Input):
+    reason_code: EndReason
+    reason: str = Field(default="", max_length=2000)
+
+
 class ContactMode(StrEnum):
     IN_PERSON = "in_person"
     VIDEO = "video"
@@ -211,6 +223,7 @@ class MentorshipRead(Output):
     stage: Stage
     request_message: str
     closing_reason: str | None
+    closing_code: str | None  # why it ended early: goals_reached, no_time, not_a_fit, other
     waiting_for: WaitingForRead | None
     agreement: AgreementVersionRead | None
     meetings_held: int  # every meeting held, the get-to-know-you meeting too
@@ -236,6 +249,7 @@ class MentorshipRead(Output):
             stage=Stage(m.stage),
             request_message=m.request_message,
             closing_reason=m.closing_reason,
+            closing_code=m.closing_code,
             waiting_for=WaitingForRead.of(waiting_for(snap, now), language),
             agreement=AgreementVersionRead.maybe(agreement),
             meetings_held=snap.meetings_held,

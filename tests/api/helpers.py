@@ -129,7 +129,7 @@ class Flow:
         if stage == "intro":
             return p
         if stage == "ended":
-            self.ok("POST", f"{p.url}/end", p.mentee, json={"reason": "moving away"})
+            self.ok("POST", f"{p.url}/end", p.mentee, json={"reason_code": "other", "reason": "moving away"})
             return p
         self.approved_agreement(p)
         self.activate(p)
@@ -259,7 +259,7 @@ CONTRACT: list[Operation] = [
     Operation("POST", "/api/mentorships/{mentorship_id}/accept"),
     Operation("POST", "/api/mentorships/{mentorship_id}/decline", {"reason": "busy"}),
     Operation("POST", "/api/mentorships/{mentorship_id}/withdraw"),
-    Operation("POST", "/api/mentorships/{mentorship_id}/end", {"reason": "done"}),
+    Operation("POST", "/api/mentorships/{mentorship_id}/end", {"reason_code": "other", "reason": "done"}),
     Operation("GET", "/api/mentorships"),
     Operation("GET", "/api/mentorships/{mentorship_id}"),
     Operation("GET", "/api/mentorships/{mentorship_id}/events"),

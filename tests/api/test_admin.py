@@ -270,6 +270,7 @@ def test_early_end_reasons_show_from_three_ends_on_and_feedback_figures_from_thr
     flow.pair("ended")
     assert ends()["reasons"] == [{"reason": "moving away", "count": 3}]
     assert ends()["other_reasons"] == 1
+    assert ends()["ended_because"] == {"goals_reached": 0, "no_time": 0, "not_a_fit": 0, "other": 3}
 
     figures = client.get("/api/admin/overview", headers=operator.auth).json()["feedback"]
     assert {(f["about"], f["side"]) for f in figures} == {

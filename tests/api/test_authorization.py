@@ -42,7 +42,7 @@ def _writes(b: Pair, m: dict[str, int], clock: Clock) -> list[tuple[str, str, An
         ("POST", f"{b.url}/accept", None),
         ("POST", f"{b.url}/decline", {"reason": "x"}),
         ("POST", f"{b.url}/withdraw", None),
-        ("POST", f"{b.url}/end", {"reason": "x"}),
+        ("POST", f"{b.url}/end", {"reason_code": "other", "reason": "x"}),
         ("PUT", f"{b.url}/agreement", TERMS),
         ("POST", f"{b.url}/agreement/submit", None),
         ("POST", f"{b.url}/agreement/approve", {"version": 2}),

@@ -188,8 +188,8 @@ def test_both_sides_end_at_once(live_url: str, flow: Flow) -> None:
     responses = at_once(
         live_url,
         [
-            ("POST", f"{p.url}/end", p.mentee, {"reason": "mentee"}, {}),
-            ("POST", f"{p.url}/end", p.mentor, {"reason": "mentor"}, {}),
+            ("POST", f"{p.url}/end", p.mentee, {"reason_code": "other", "reason": "mentee"}, {}),
+            ("POST", f"{p.url}/end", p.mentor, {"reason_code": "other", "reason": "mentor"}, {}),
         ],
     )
     assert statuses(responses) == Counter({200: 1, 409: 1})

@@ -100,7 +100,7 @@ def test_a_second_open_request_to_the_same_mentor_is_a_conflict(
     )
     assert [m["id"] for m in client.get("/api/mentorships", headers=mentee.auth).json()] == [first.id]
     # once the first one is over, the pair may start again
-    flow.ok("POST", f"{first.url}/end", mentee, json={"reason": "restart"})
+    flow.ok("POST", f"{first.url}/end", mentee, json={"reason_code": "other", "reason": "restart"})
     assert flow.request(mentee, mentor).id != first.id
 
 
@@ -136,7 +136,7 @@ ACTIONS = {
     "withdraw": ("mentee", {"requested"}, "withdrawn", None),
     # DESIGN says "not finished"; the rules read that as intro/active: a request is withdrawn
     # or declined instead, and in closing the final meeting was already held.
-    "end": ("either", {"intro", "active"}, "ended", {"reason": "we are done"}),
+    "end": ("either", {"intro", "active"}, "ended", {"reason_code": "goals_reached", "reason": "done"}),
 }
 
 
@@ -202,18 +202,36 @@ def test_decisions_by_role_and_stage(
 
 def test_ending_by_the_mentee_works_too(client: TestClient, flow: Flow) -> None:
     p = flow.pair("intro")
-    r = client.post(f"{p.url}/end", json={"reason": "I found a job"}, headers=p.mentee.auth)
+    r = client.post(
+        f"{p.url}/end", json={"reason_code": "other", "reason": "I found a job"}, headers=p.mentee.auth
+    )
     assert r.status_code == 200, r.text
     assert r.json()["stage"] == "ended"
     assert r.json()["finished_at"] is not None
 
 
-def test_ending_needs_a_reason(client: TestClient, flow: Flow) -> None:
+def test_ending_needs_a_reason_from_the_list_and_words_are_optional(client: TestClient, flow: Flow) -> None:
     p = flow.pair("intro")
     before = flow.state(p)
-    invalid(client.post(f"{p.url}/end", json={}, headers=p.mentee.auth), "reason")
-    invalid(client.post(f"{p.url}/end", json={"reason": ""}, headers=p.mentor.auth), "reason")
+    invalid(client.post(f"{p.url}/end", json={}, headers=p.mentee.auth), "reason_code")
+    invalid(client.post(f"{p.url}/end", json={"reason": "bored"}, headers=p.mentee.auth), "reason_code")
+    invalid(client.post(f"{p.url}/end", json={"reason_code": "bored"}, headers=p.mentor.auth), "reason_code")
+    invalid(
+        client.post(
+            f"{p.url}/end", json={"reason_code": "other", "reason": "x" * 2001}, headers=p.mentor.auth
+        ),
+        "reason",
+    )
     assert flow.state(p) == before
+    r = client.post(f"{p.url}/end", json={"reason_code": "goals_reached"}, headers=p.mentor.auth)
+    assert r.status_code == 200, r.text
+    assert (r.json()["stage"], r.json()["closing_code"], r.json()["closing_reason"]) == (
+        "ended",
+        "goals_reached",
+        "",
+    )
+    [event] = [e for e in flow.events(p) if e["type"] == "mentorship.ended"]
+    assert event["payload"]["reason_code"] == "goals_reached"
 
 
 def test_decline_reason_is_optional(client: TestClient, flow: Flow) -> None:
@@ -286,7 +304,7 @@ def test_events_are_oldest_first_with_consecutive_seq(client: TestClient, people
     p = flow.pair("intro")
     flow.held_meeting(p)
     flow.approved_agreement(p)
-    flow.ok("POST", f"{p.url}/end", p.mentor, json={"reason": "moving"})
+    flow.ok("POST", f"{p.url}/end", p.mentor, json={"reason_code": "other", "reason": "moving"})
     for viewer in (p.mentee, p.mentor, people.operator()):
         r = client.get(f"{p.url}/events", headers=viewer.auth)
         assert r.status_code == 200, r.text
@@ -310,5 +328,5 @@ def test_events_are_oldest_first_with_consecutive_seq(client: TestClient, people
     assert events[0]["actor_id"] == p.mentee.id
     assert events[1]["actor_id"] == p.mentor.id
     assert events[6]["actor_id"] is None  # the system concluded it
-    assert events[-1]["payload"] == {"reason": "moving"}
+    assert events[-1]["payload"] == {"reason_code": "other", "reason": "moving"}
     problem(client.get(f"{p.url}/events", headers=people.mentor().auth), 404)

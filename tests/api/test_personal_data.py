@@ -40,7 +40,7 @@ def ended_pair(flow: Flow) -> Pair:
             201,
             json={"rating": rating, "comment": f"{rating}!"},
         )
-    flow.ok("POST", f"{p.url}/end", p.mentee, json={"reason": "moving away"})
+    flow.ok("POST", f"{p.url}/end", p.mentee, json={"reason_code": "other", "reason": "moving away"})
     return p
 
 
@@ -115,7 +115,7 @@ def test_nobody_is_erased_while_a_mentorship_is_under_way(
     problem(client.post(f"/api/admin/users/{p.mentee.id}/erase", headers=operator.auth), 409)
     assert client.get("/api/me", headers=p.mentor.auth).status_code == 200
     # once it ended, an operator may erase on the person's request
-    flow.ok("POST", f"{p.url}/end", p.mentee, json={"reason": "done"})
+    flow.ok("POST", f"{p.url}/end", p.mentee, json={"reason_code": "other", "reason": "done"})
     r = client.post(f"/api/admin/users/{p.mentee.id}/erase", headers=operator.auth)
     assert r.status_code == 200, r.text
     assert r.json()["display_name"] == "Erased participant"
@@ -132,7 +132,12 @@ def test_after_erasure_no_row_names_the_person_and_the_certificate_still_verifie
     p = flow.request(zoe, max_, message="Hello Max, I am Zoë Quist-Ångström")
     flow.ok("POST", f"{p.url}/accept", max_)
     flow.held_meeting(p)
-    flow.ok("POST", f"{p.url}/end", zoe, json={"reason": "Zoë Quist-Ångström moves abroad"})
+    flow.ok(
+        "POST",
+        f"{p.url}/end",
+        zoe,
+        json={"reason_code": "other", "reason": "Zoë Quist-Ångström moves abroad"},
+    )
     handle_every_event(db, settings, p.id, clock)
     code = issue_certificate(db, p.id, zoe.id, clock)
 

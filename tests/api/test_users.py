@@ -192,7 +192,7 @@ def test_mentor_directory_filters_by_topic_and_counts_free_capacity(
     assert directory()["Anna"]["free_capacity"] == 1  # an accepted mentorship still counts
     flow.request(people.mentee(), anna)
     assert directory()["Anna"]["free_capacity"] == 0
-    flow.ok("POST", f"{first.url}/end", anna, json={"reason": "done"})
+    flow.ok("POST", f"{first.url}/end", anna, json={"reason_code": "other", "reason": "done"})
     assert directory()["Anna"]["free_capacity"] == 1  # a finished one frees the place
     assert directory()["Ben"]["free_capacity"] == 1
 

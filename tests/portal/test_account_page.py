@@ -91,7 +91,7 @@ def test_a_participant_downloads_her_data_then_erases_it_once_nothing_is_under_w
     end = httpx.post(
         f"{live_url}/api/mentorships/{journey.mentorship_id}/end",
         headers=tara.auth,
-        json={"reason": "moving"},
+        json={"reason_code": "other", "reason": "moving"},
     )
     assert end.status_code == 200, end.text
     page.get_by_label("Your password, to confirm").fill(tara.password)

@@ -110,10 +110,12 @@ def test_the_mentee_rates_cancels_ends_and_withdraws(
     expect(page.get_by_role("status")).to_have_text("You cancelled the meeting.")
 
     page.get_by_text("End the mentorship early").click()
-    page.get_by_label("Reason", exact=True).fill("I changed jobs.")
+    page.get_by_label("Why does it end?").select_option(label="No time")
+    page.get_by_label("In your words (optional)").fill("I changed jobs.")
     page.get_by_role("button", name="End mentorship").click()
     expect(page.get_by_role("status")).to_have_text("You ended the mentorship.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ended early")
+    expect(page.locator("dl.facts")).to_contain_text("Why it endedNo time")
     expect(page.get_by_text("Propose a meeting")).to_have_count(0)
 
     page.goto(f"{live_url}/portal/mentorships/{asked.mentorship_id}")
