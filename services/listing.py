@@ -20,7 +20,7 @@ from services.search import contains
 
 PER_PAGE = 50
 MAX_PER_PAGE = 500
-#: How many waiting-for answers the "waiting for" filter accepts: a side, or an action code.
+#: Whom a next step can wait for (``WaitingFor.who``); the filter takes these or an action code.
 SIDES = ("mentee", "mentor", "both", "system")
 
 
@@ -56,10 +56,6 @@ class Listing:
     total: int
     offset: int
     limit: int | None
-
-    @property
-    def has_more(self) -> bool:
-        return self.limit is not None and self.offset + len(self.rows) < self.total
 
 
 def row_of(snap: Snapshot, now: datetime) -> Row:

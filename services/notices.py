@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
 from models import Achievement, Notification
@@ -34,25 +34,20 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
 
 def mark_all_read(session: Session, user_id: int, *, now: datetime) -> int:
     """Everything the person was told counts as seen; returns how many were new."""
-    result = session.execute(
-        update(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        .values(read_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return _mark_unread(session, user_id, now=now)
 
 
 def mark_read_about(session: Session, user_id: int, mentorship_id: int, *, now: datetime) -> int:
     """The person acted on the mentorship: what they were told about it counts as seen
     (after one mentorship a mentee had nine "new" notifications about things long done)."""
+    return _mark_unread(session, user_id, Notification.mentorship_id == mentorship_id, now=now)
+
+
+def _mark_unread(session: Session, user_id: int, *which: ColumnElement[bool], now: datetime) -> int:
+    """Mark the person's unread notifications (those of ``which``) read; how many they were."""
     result = session.execute(
         update(Notification)
-        .where(
-            Notification.user_id == user_id,
-            Notification.mentorship_id == mentorship_id,
-            Notification.read_at.is_(None),
-        )
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None), *which)
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )

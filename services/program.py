@@ -41,11 +41,9 @@ def change(session: Session, operator: User, *, name: str, contact_email: str, n
         return after
     row = session.get(ProgramSettings, ROW_ID, with_for_update=True)
     if row is None:
-        session.add(
-            ProgramSettings(id=ROW_ID, name=after.name, contact_email=after.contact_email, updated_at=now)
-        )
-    else:
-        row.name, row.contact_email, row.updated_at = after.name, after.contact_email, now
+        row = ProgramSettings(id=ROW_ID)
+        session.add(row)
+    row.name, row.contact_email, row.updated_at = after.name, after.contact_email, now
     try:
         with session.begin_nested():
             session.flush()

@@ -59,9 +59,7 @@ def _people_page(
         role=role_filter or "",
         page=page,
         pages=pages_of(found.total, people.PER_PAGE),
-        link=page_link(
-            "/portal/program/people", {k: v for k, v in (("q", q), ("role", role_filter or "")) if v}
-        ),
+        link=page_link("/portal/program/people", {"q": q, "role": role_filter or ""}),
         roles=ROLES,
         sent=portal.form if error else None,
         awaits_password=users.awaits_password,

@@ -25,7 +25,6 @@ from services.access import require_operator
 from tasks.engine import run_url
 
 router = APIRouter(route_class=PortalRoute)
-WAITING_CHOICES = ("mentee", "mentor", "both", "system")
 
 
 def operating(portal: Annotated[Portal, Depends(reading)]) -> Portal:
@@ -78,7 +77,7 @@ def _filters(
     return listing.Filters(
         search=q,
         stage=stage if stage in set(Stage) else None,
-        waiting_for=waiting if waiting in WAITING_CHOICES else None,
+        waiting_for=waiting if waiting in listing.SIDES else None,
         overdue=overdue == "yes",
     )
 
@@ -103,7 +102,7 @@ def mentorship_list(
         page=page,
         pages=pages_of(found.total, per_page),
         stages=list(Stage),
-        waiting_choices=WAITING_CHOICES,
+        waiting_choices=listing.SIDES,
         link=page_link("/portal/program/mentorships", query),
         export=f"/portal/program/mentorships.csv?{urlencode(query)}",
     )
@@ -131,8 +130,9 @@ def pages_of(total: int, per_page: int) -> int:
 
 
 def page_link(path: str, query: dict[str, str]) -> Callable[[int], str]:
-    """The address of page ``n`` of a list, its filters kept."""
-    return lambda n: f"{path}?{urlencode({**query, 'page': n})}"
+    """The address of page ``n`` of a list, its filters (those given) kept."""
+    kept = {name: value for name, value in query.items() if value}
+    return lambda n: f"{path}?{urlencode({**kept, 'page': n})}"
 
 
 def _query_of(filters: listing.Filters) -> dict[str, str]:
