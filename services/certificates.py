@@ -10,13 +10,16 @@ Issuing one takes three steps, because the PDF prints its own verification code:
 
 ``store_certificate`` keeps the first certificate of a participant: a second call, or a
 concurrent one, gets that certificate back and its own code and PDF are dropped.
+
+A stored PDF changes only when the other participant is erased: ``reissue_without_other``
+renders it again without their name (same code, issue date, holder and period).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,6 +42,10 @@ from services.program import program_of
 
 Side = Literal["mentee", "mentor"]
 
+#: Renders a certificate's PDF from its facts, verification code and issue date. The caller
+#: gives it (``tasks.certificate`` renders); the rules here render nothing themselves.
+RenderCertificate = Callable[["CertificateFacts", str, date], bytes]
+
 #: What the public verify page may show, and all that ``Certificate.summary`` holds.
 SUMMARY_FIELDS = ("holder_name", "role", "period_start", "period_end", "meetings_held")
 
@@ -60,7 +67,7 @@ class CertificateFacts(BaseModel):
     holder_name: str
     holder_role: Side
     holder_locale: str
-    other_name: str
+    other_name: str  # "" once the other participant was erased: the PDF then names nobody
     other_role: Side
     period_start: date
     period_end: date
@@ -177,6 +184,27 @@ def store_certificate(
             raise
         return existing
     return certificate
+
+
+def reissue_without_other(session: Session, certificate: Certificate, render: RenderCertificate) -> None:
+    """Render ``certificate`` again without the other participant's name (they were erased).
+
+    It stays the same document otherwise: its verification code, issue date, holder and period
+    are those it was issued with (the summary keeps them), its meetings and topics those held.
+    """
+    facts = certificate_facts(session, certificate.mentorship_id, certificate.user_id)
+    summary = certificate.summary
+    facts = facts.model_copy(
+        update={
+            "other_name": "",
+            "holder_name": summary.get("holder_name", facts.holder_name),
+            "period_start": date.fromisoformat(summary.get("period_start", facts.period_start.isoformat())),
+            "period_end": date.fromisoformat(summary.get("period_end", facts.period_end.isoformat())),
+        }
+    )
+    pdf = render(facts, certificate.verification_code, certificate.issued_at.date())
+    certificate.pdf = pdf
+    certificate.sha256 = hashlib.sha256(pdf).hexdigest()
 
 
 def certificate_for(session: Session, mentorship_id: int, user_id: int) -> Certificate | None:

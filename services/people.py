@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from models import OPEN_STAGES, Mentorship, Role, User, UserRole
 from services import audit, password_links, personal_data, users
 from services.audit import Action
+from services.certificates import RenderCertificate
 from services.errors import Conflict, Invalid
 from services.i18n import _
 from services.search import contains
@@ -123,9 +124,11 @@ def reset_password(session: Session, operator: User, user_id: int, *, now: datet
     return user
 
 
-def erase(session: Session, operator: User, user_id: int, *, now: datetime) -> User:
+def erase(
+    session: Session, operator: User, user_id: int, *, now: datetime, render: RenderCertificate
+) -> User:
     user = users.someone_else(session, operator, user_id)
-    personal_data.erase(session, user, now=now)
+    personal_data.erase(session, user, now=now, render=render)
     audit.record(session, operator, Action.ERASE, subject=user, now=now)
     return user
 

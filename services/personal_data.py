@@ -16,8 +16,9 @@ history and certificate); what identifies or was written only by the erased pers
   of their writes, and the message of their requests are deleted;
 - their certificates stay verifiable on ``/verify/{code}`` under the placeholder name (the
   PDF, which names them, is gone); what they wrote leaves the event log; their name and
-  address leave the mails, notifications and achievements of the other participant. (The
-  other participant's own certificate PDF, an issued document, still names them.)
+  address leave the mails, notifications and achievements of the other participant;
+- the other participant's certificate is rendered again without their name (it only said who
+  accompanied whom); its verification code, issue date and everything else stay.
 
 A person with a mentorship still under way cannot be erased: the other participant depends on
 it. They end it first (or an operator does).
@@ -48,6 +49,7 @@ from models import (
     SignIn,
     User,
 )
+from services.certificates import RenderCertificate, reissue_without_other
 from services.errors import Conflict
 from services.i18n import _
 from services.users import NO_PASSWORD
@@ -118,8 +120,9 @@ def export(session: Session, user: User, *, now: datetime) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def erase(session: Session, user: User, *, now: datetime) -> None:
-    """Erase ``user`` as the module says; ``Conflict`` while a mentorship of theirs is open."""
+def erase(session: Session, user: User, *, now: datetime, render: RenderCertificate) -> None:
+    """Erase ``user`` as the module says; ``Conflict`` while a mentorship of theirs is open.
+    ``render`` renders the other participants' certificates again (see ``tasks.certificate``)."""
     mentorships = _mentorships_of(session, user.id)
     if any(m.stage not in FINISHED_STAGES for m in mentorships):
         raise Conflict(
@@ -135,6 +138,12 @@ def erase(session: Session, user: User, *, now: datetime) -> None:
     ):
         session.execute(delete(model).where(owner == user.id))
     _pseudonymise_shared_record(session, user, [m.id for m in mentorships])
+    for certificate in session.scalars(
+        select(Certificate).where(
+            Certificate.mentorship_id.in_([m.id for m in mentorships]), Certificate.user_id != user.id
+        )
+    ):
+        reissue_without_other(session, certificate, render)
     for mentorship in mentorships:
         if mentorship.mentee_id == user.id:
             mentorship.request_message = ""

@@ -19,6 +19,7 @@ from services import personal_data, sign_ins
 from services.errors import DomainError, Invalid
 from services.i18n import _
 from services.users import change_password, confirm_password
+from tasks.certificate_renderer import certificate_renderer
 
 router = APIRouter(route_class=PortalRoute)
 PAGE = "portal/account.html"
@@ -68,7 +69,8 @@ def erase(portal: Posting, throttle: Throttle) -> Response:
     try:
         throttle.attempt(portal.user.email, client_address(portal.request))
         confirm_password(portal.user, str(portal.fields.get("password") or "")[:200])
-        personal_data.erase(portal.session, portal.user, now=portal.now)
+        render = certificate_renderer(portal.settings.base_url)
+        personal_data.erase(portal.session, portal.user, now=portal.now, render=render)
     except DomainError as refused:  # TooManySignIns (429) too
         portal.session.rollback()
         return portal.page(PAGE, status=refused.status, error=portal.explain(refused))

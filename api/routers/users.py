@@ -29,6 +29,7 @@ from models import User
 from services import catalogue, notices, people, personal_data, reports, users
 from services.errors import NotFound
 from services.i18n import _
+from tasks.certificate_renderer import certificate_renderer
 from tasks.mail import enqueue_password_link
 
 router = APIRouter(tags=["users"])
@@ -90,10 +91,12 @@ def reset_password(user_id: int, operator: Operator, write: WriteDep, settings: 
 
 
 @router.post("/admin/users/{user_id}/erase", responses=problems(403, 404, 409))
-def erase_user(user_id: int, operator: Operator, write: WriteDep) -> UserRead:
+def erase_user(user_id: int, operator: Operator, write: WriteDep, settings: SettingsDep) -> UserRead:
     """Erase a person's data on their request (see ``GET /api/me/export`` first): what only
-    they wrote or what identifies them goes; the shared record of their mentorships stays."""
-    user = people.erase(write.session, operator, user_id, now=write.now)
+    they wrote or what identifies them goes; the shared record of their mentorships stays (the
+    other participant's certificate no longer names them)."""
+    render = certificate_renderer(settings.base_url)
+    user = people.erase(write.session, operator, user_id, now=write.now, render=render)
     return write.done(UserRead.of(user))
 
 
@@ -118,12 +121,13 @@ def erase_my_data(
     session: SessionDep,
     throttle: Throttle,
     now: Now,
+    settings: SettingsDep,
 ) -> Response:
     """Erase your data (your password confirms it): you are signed out everywhere, and what
     only you wrote or what identifies you is gone. Not while a mentorship is under way."""
     throttle.attempt(user.email, client_address(request))
     users.confirm_password(user, body.password)
-    personal_data.erase(session, user, now=now)
+    personal_data.erase(session, user, now=now, render=certificate_renderer(settings.base_url))
     session.commit()
     return Response(status_code=204)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -185,3 +188,47 @@ def dump_everything(s: Session) -> str:
         for row in s.scalars(select(model)).unique():
             rows.append({c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs if c.key != "pdf"})
     return json.dumps(rows, default=str, ensure_ascii=False)
+
+
+def test_the_other_participants_certificate_no_longer_names_the_erased_person(
+    client: TestClient, flow: Flow, people: People, db: Engine, clock: Clock
+) -> None:
+    """Both hold a certificate; an operator erases the mentee: the mentor's PDF is rendered
+    again without her name, with the same verification code, and still verifies."""
+    zoe, max_ = people.mentee("Zoë Quist-Ångström"), people.mentor("Max Mentor")
+    p = flow.request(zoe, max_)
+    flow.ok("POST", f"{p.url}/accept", max_)
+    flow.held_meeting(p)
+    flow.ok("POST", f"{p.url}/end", zoe, json={"reason_code": "goals_reached"})
+    issue_certificate(db, p.id, zoe.id, clock)
+    code = issue_certificate(db, p.id, max_.id, clock)
+    [mine] = client.get("/api/me/certificates", headers=max_.auth).json()
+    before = pdf_text(client.get(f"/api/certificates/{mine['id']}.pdf", headers=max_.auth).content)
+    assert "Quist" in before  # "accompanying the mentee Zoë Quist-Ångström"
+    operator = people.operator()
+
+    r = client.post(f"/api/admin/users/{zoe.id}/erase", headers=operator.auth)
+
+    assert r.status_code == 200, r.text
+    download = client.get(f"/api/certificates/{mine['id']}.pdf", headers=max_.auth)
+    assert download.status_code == 200
+    after = pdf_text(download.content)
+    assert "Quist" not in after
+    assert "Zo" not in after
+    assert "Erased participant" not in after  # the sentence names nobody instead
+    assert "Max Mentor" in after
+    assert "as a mentor from" in after
+    assert code in after  # the same document: its code, QR and issue date
+    assert after.replace("\n", " ").count(code) == before.replace("\n", " ").count(code)
+    with Session(db) as s:
+        cert = s.scalars(select(Certificate).where(Certificate.user_id == max_.id)).one()
+        assert cert.verification_code == code
+        assert hashlib.sha256(download.content).hexdigest() == cert.sha256
+    page = client.get(f"/verify/{code}")
+    assert page.status_code == 200
+    assert "Max Mentor" in page.text
+    assert "Quist" not in page.text
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
