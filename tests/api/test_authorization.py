@@ -17,6 +17,10 @@ would really mean it was allowed. What must hold:
   participants get ``403`` on the operators' operations;
 - and after all of it the pair is exactly as it was.
 
+The portal's pages and forms (read from the app's routes too) get the same treatment: anonymous
+visitors are sent to sign in, outsiders and operators open none of the pair's pages and send
+none of its forms (each with a valid CSRF token and fields), and the pair stays as it was.
+
 SQLite only: who may do what is decided above the database.
 """
 
@@ -27,10 +31,12 @@ from typing import Any
 
 import jsonschema
 import pytest
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.portal.session import COOKIE, CSRF_FIELD, csrf_token
 from models import Notification
 from models.settings import Settings
 from services import certificates
@@ -208,10 +214,10 @@ def _bodies(w: World, clock: Clock, who: str) -> dict[tuple[str, str], Any]:
 
 
 def _url(op: Op, w: World) -> str:
-    ids = {**w.ids, "user_id": w.spare.id}
+    ids = {**w.ids, "user_id": w.spare.id, "mentor_id": w.people["other mentor"].id}
     # attendance and feedback need a meeting that was held; cancelling and the calendar file
     # one that is confirmed
-    if op.path.endswith(("/attendance", "/feedback")) and "{meeting_id}" in op.path:
+    if op.path.endswith(("/attendance", "/feedback", "/rating")) and "{meeting_id}" in op.path:
         ids["meeting_id"] = w.ids["held"]
     if op.path.endswith(("/cancel", "/calendar.ics")):
         ids["meeting_id"] = w.ids["confirmed"]
@@ -334,3 +340,92 @@ def test_the_mentor_cannot_read_the_mentees_draft_of_pair_b_nor_vice_versa(
     assert "private thoughts" not in client.get(f"{b.url}/agreement", headers=b.mentee.auth).text
     assert "private thoughts" not in client.get(f"{b.url}/events", headers=b.mentee.auth).text
     assert "private thoughts" in client.get(f"{b.url}/agreement", headers=b.mentor.auth).text
+
+
+# --- the portal's pages and forms -----------------------------------------------------------
+
+#: Portal pages anyone may open (signing in and out, passwords by mail, the form behind a
+#: mailed feedback link, which its signed link opens).
+PORTAL_PUBLIC = ("/portal/login", "/portal/logout", "/portal/password", "/portal/{collection}/")
+#: One form that every portal form of the pair's objects accepts (each reads its own fields).
+FORM = {
+    "reason": "busy",
+    "reason_code": "other",
+    "number": "2",
+    "rating": "1",
+    "comment": "",
+    "attended": "no",
+    "starts_at": "2026-04-20T10:00",
+    "duration_minutes": "45",
+    "mode": "video",
+    "agenda": "x",
+    "topics": "career",
+    "period_start": "2026-03-05",
+    "period_end": "2026-09-30",
+    "planned_meetings": "6",
+    "contact_modes": "video",
+    "contact_frequency": "monthly",
+    "plan_topic_0": "career",
+    "plan_notes_0": "",
+    "notes": "",
+}
+
+
+def portal_routes(client: TestClient) -> list[Op]:
+    """Every portal page and form, from the app's routes (routers included)."""
+    found = {
+        Op(method, path, method == "POST", "form")
+        for route in iter_route_contexts(client.app.routes)  # type: ignore[attr-defined]
+        if (path := route.path or "").startswith("/portal")
+        for method in route.methods or ()
+        if method != "HEAD"
+    }
+    return sorted(found, key=lambda o: (o.path, o.method))
+
+
+def _portal_call(client: TestClient, op: Op, w: World, clock: Clock, settings: Settings, who: str) -> Any:
+    client.cookies.clear()
+    person = w.people.get(who)
+    form = dict(FORM)
+    if person is not None:
+        token = mint_token(person.engine, settings, person.id, now=clock.now)
+        client.cookies.set(COOKIE, token, path="/portal")
+        form[CSRF_FIELD] = csrf_token(settings.secret_key, token)
+    url = _url(op, w)
+    try:
+        if op.write:
+            return client.post(url, data=form, follow_redirects=False)
+        return client.get(url, follow_redirects=False)
+    finally:
+        client.cookies.clear()
+
+
+def test_the_portal_matrix(
+    client: TestClient, world: World, flow: Flow, clock: Clock, settings: Settings, woken: list[int]
+) -> None:
+    """The same rules through the portal: anonymous visitors are sent to sign in, outsiders
+    and operators find none of the pair's pages or forms, and nothing of the pair changes."""
+    w = world
+    before = _pair_state(client, flow, w)
+    woken.clear()
+    wrong: list[str] = []
+    for op in portal_routes(client):
+        if op.path.startswith(PORTAL_PUBLIC) or op.path.endswith("/erase"):
+            continue
+        for who in ("anonymous", *OUTSIDERS, "operator"):
+            if who != "anonymous" and not op.of_the_pair:
+                continue  # their own pages: not the pair's
+            r = _portal_call(client, op, w, clock, settings, who)
+            if who == "anonymous":
+                to_login = r.status_code in (302, 303, 307) and "/portal/login" in r.headers["location"]
+                if not (to_login or r.status_code in (401, 403)):
+                    wrong.append(f"{who:>12}  {op}: {r.status_code} {r.headers.get('location', '')}")
+            elif r.status_code not in (403, 404) and not (
+                who == "operator" and not op.write and r.is_success
+            ):
+                wrong.append(f"{who:>12}  {op}: {r.status_code} {r.headers.get('location', '')}")
+            if who != "operator":
+                wrong += [f"{who:>12}  {op}: names {s!r}" for s in SECRETS if s in r.text]
+    assert not wrong, "\n".join(wrong)
+    assert _pair_state(client, flow, w) == before
+    assert w.pair.id not in woken
