@@ -152,6 +152,34 @@ def test_german_certificate_has_german_text_and_dates() -> None:
     assert "March" not in text
 
 
+@pytest.mark.parametrize(
+    ("role", "locale", "sentence"),
+    [
+        (
+            "mentee",
+            "en",
+            "took part in the mentoring program as a mentee from March 1, 2026 to August 31, 2026.",
+        ),
+        (
+            "mentor",
+            "de",
+            "vom 1. März 2026 bis zum 31. August 2026 als Mentor:in am Mentoring-Programm teilgenommen hat.",
+        ),
+    ],
+)
+def test_once_the_other_participant_is_erased_the_certificate_names_nobody_else(
+    role: str, locale: str, sentence: str
+) -> None:
+    facts = make_facts(holder_role=role, other_role="mentor" if role == "mentee" else "mentee", other_name="")
+
+    text = all_text(read(render_certificate_pdf(facts, URL, locale=locale)))
+
+    assert sentence in text.replace("- ", "-")  # a line may break after a hyphen
+    assert "Anna Schmidt" in text
+    assert "Jonas" not in text
+    assert CODE in text
+
+
 def test_region_locale_and_unknown_locale() -> None:
     austrian = all_text(read(render_certificate_pdf(make_facts(), URL, locale="de-AT")))
     unknown = all_text(read(render_certificate_pdf(make_facts(), URL, locale="xx-nope")))
