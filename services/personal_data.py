@@ -143,7 +143,8 @@ def erase(session: Session, user: User, *, now: datetime, render: RenderCertific
             Certificate.mentorship_id.in_([m.id for m in mentorships]), Certificate.user_id != user.id
         )
     ):
-        reissue_without_other(session, certificate, render)
+        if certificate.pdf:  # not if its holder was erased before (their PDF is gone for good)
+            reissue_without_other(session, certificate, render)
     for mentorship in mentorships:
         if mentorship.mentee_id == user.id:
             mentorship.request_message = ""

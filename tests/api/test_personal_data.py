@@ -228,6 +228,10 @@ def test_the_other_participants_certificate_no_longer_names_the_erased_person(
     assert page.status_code == 200
     assert "Max Mentor" in page.text
     assert "Quist" not in page.text
+    # erasing the mentor as well brings no PDF of the mentee back
+    assert client.post(f"/api/admin/users/{max_.id}/erase", headers=operator.auth).status_code == 200
+    with Session(db) as s:
+        assert [c.pdf for c in s.scalars(select(Certificate).order_by(Certificate.id))] == [b"", b""]
 
 
 def pdf_text(pdf: bytes) -> str:
