@@ -8,12 +8,13 @@ from api.deps import CurrentUser, SessionDep, WriteDep
 from api.problems import problems
 from api.schemas.mentorships import (
     AgreementApproval,
+    AgreementHistoryEntry,
     AgreementRead,
     AgreementRejection,
     AgreementVersionRead,
     AgreementWrite,
 )
-from services import agreements
+from services import agreement_changes, agreements
 from services.access import visible_mentorship
 
 router = APIRouter(prefix="/mentorships/{mentorship_id}/agreement", tags=["agreement"])
@@ -78,5 +79,5 @@ def get_agreement(mentorship_id: int, session: SessionDep, user: CurrentUser) ->
         current=AgreementVersionRead.maybe(state.current),
         pending=AgreementVersionRead.maybe(state.pending),
         draft=AgreementVersionRead.maybe(agreements.visible_draft(state, user.id, mentorship)),
-        history=[AgreementVersionRead.model_validate(v) for v in state.history],
+        history=[AgreementHistoryEntry.of(entry) for entry in agreement_changes.history(state.history)],
     )
