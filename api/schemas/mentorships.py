@@ -22,6 +22,18 @@ class MentorshipCreate(Input):
     message: str = Field(min_length=1, max_length=4000)
 
 
+#: The longest message a mentor may send on accepting (the portal's field says the same).
+ACCEPTANCE_MESSAGE_LENGTH = 2000
+
+
+class Acceptance(Input):
+    message: str = Field(
+        default="",
+        max_length=ACCEPTANCE_MESSAGE_LENGTH,
+        description="optional words to the mentee, in the notification, the mail and on the mentorship",
+    )
+
+
 class WaitingForRead(Output):
     who: str
     what: str
@@ -237,6 +249,7 @@ class MentorshipRead(Output):
     mentor: PersonRef
     stage: Stage
     request_message: str
+    acceptance_message: str | None  # the mentor's words on accepting
     closing_reason: str | None
     closing_code: str | None  # why it ended early: goals_reached, no_time, not_a_fit, other
     waiting_for: WaitingForRead | None
@@ -263,6 +276,7 @@ class MentorshipRead(Output):
             mentor=PersonRef.model_validate(m.mentor),
             stage=Stage(m.stage),
             request_message=m.request_message,
+            acceptance_message=m.acceptance_message,
             closing_reason=m.closing_reason,
             closing_code=m.closing_code,
             waiting_for=WaitingForRead.of(waiting_for(snap, now), language),
