@@ -138,7 +138,7 @@ def agreement_terms(form: FormData, language: str) -> AgreementTerms:
 
 
 #: What is wrong with a field of the agreement form, in words (the same for any way it is wrong,
-#: except where the words differ: an end before the start, no way of keeping in touch).
+#: except where the words differ: an end before the start, a content plan of too many rows).
 AGREEMENT_ERRORS = {
     "period_start": _("Enter the start of the period as a date."),
     "period_end": _("Enter the end of the period as a date."),
