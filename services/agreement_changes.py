@@ -39,7 +39,7 @@ class Change:
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    version: AgreementVersion
+    agreement: AgreementVersion  # the version (by its number); not its concurrency ``version``
     previous: int | None  # the number of the version compared with; None for the first
     changes: list[Change]
 

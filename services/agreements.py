@@ -207,26 +207,27 @@ def decide(
     reason: str | None = None,
     expected_version: int | None = None,
 ) -> AgreementVersion:
-    """Approve or reject a pending version: only the side that did not write it decides."""
+    """Approve or reject the pending version ``number`` (``chosen``, identified by its number;
+    its ``version`` is the row's concurrency version): only the side that did not write it decides."""
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
     require(Fact.DECIDE_AGREEMENT, mentorship, actor.id)
-    version = session.scalar(
+    chosen = session.scalar(
         select(AgreementVersion).where(
             AgreementVersion.mentorship_id == mentorship_id, AgreementVersion.number == number
         )
     )
-    if version is not None and version.status == AgreementStatus.DRAFT:
-        version = None  # a draft is not visible to the other side
-    version = require_pending(version, number)
-    check_version(version.version, expected_version)
-    if version.author_id == actor.id:
+    if chosen is not None and chosen.status == AgreementStatus.DRAFT:
+        chosen = None  # a draft is not visible to the other side
+    chosen = require_pending(chosen, number)
+    check_version(chosen.version, expected_version)
+    if chosen.author_id == actor.id:
         raise Conflict(_("The other side approves the agreement you wrote."))
     first = approve and not has_approved_agreement(session, mentorship_id)
-    version.status = AgreementStatus.APPROVED if approve else AgreementStatus.REJECTED
-    version.decided_at = now
-    version.decided_by_id = actor.id
-    version.rejection_reason = None if approve else reason
-    version.version += 1
+    chosen.status = AgreementStatus.APPROVED if approve else AgreementStatus.REJECTED
+    chosen.decided_at = now
+    chosen.decided_by_id = actor.id
+    chosen.rejection_reason = None if approve else reason
+    chosen.version += 1
     session.flush()
     if approve:
         append_event(
@@ -246,7 +247,7 @@ def decide(
             now=now,
             payload={"number": number, "reason": reason},
         )
-    return version
+    return chosen
 
 
 def visible_draft(state: AgreementState, viewer_id: int, mentorship: Mentorship) -> AgreementVersion | None:

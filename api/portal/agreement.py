@@ -49,7 +49,7 @@ def agreement_page(
         pending=state.pending,
         draft=draft,
         history=list(reversed(history)),
-        pending_changes=next((e for e in history if e.version is state.pending), None),
+        pending_changes=next((e for e in history if e.agreement is state.pending), None),
         may_draft=agreements.may_draft(portal.session, m, user.id),  # the form only when it may be saved
         may_decide=Fact.DECIDE_AGREEMENT in allowed
         and state.pending is not None

@@ -43,7 +43,7 @@ def submit(mentorship_id: int, write: WriteDep) -> AgreementVersionRead:
 @router.post("/approve", responses=RULES)
 def approve(mentorship_id: int, body: AgreementApproval, write: WriteDep) -> AgreementVersionRead:
     """The other side approves a pending version. The first approval makes the pair a mentorship."""
-    version = agreements.decide(
+    decided = agreements.decide(
         write.session,
         write.user,
         mentorship_id,
@@ -52,12 +52,12 @@ def approve(mentorship_id: int, body: AgreementApproval, write: WriteDep) -> Agr
         now=write.now,
         expected_version=write.if_match,
     )
-    return write.done(AgreementVersionRead.model_validate(version), mentorship_id=mentorship_id)
+    return write.done(AgreementVersionRead.model_validate(decided), mentorship_id=mentorship_id)
 
 
 @router.post("/reject", responses=RULES)
 def reject(mentorship_id: int, body: AgreementRejection, write: WriteDep) -> AgreementVersionRead:
-    version = agreements.decide(
+    decided = agreements.decide(
         write.session,
         write.user,
         mentorship_id,
@@ -67,7 +67,7 @@ def reject(mentorship_id: int, body: AgreementRejection, write: WriteDep) -> Agr
         now=write.now,
         expected_version=write.if_match,
     )
-    return write.done(AgreementVersionRead.model_validate(version), mentorship_id=mentorship_id)
+    return write.done(AgreementVersionRead.model_validate(decided), mentorship_id=mentorship_id)
 
 
 @router.get("", responses=problems(404))

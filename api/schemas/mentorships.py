@@ -147,7 +147,7 @@ class AgreementHistoryEntry(AgreementVersionRead):
 
     @classmethod
     def of(cls, entry: HistoryEntry) -> AgreementHistoryEntry:
-        read = AgreementVersionRead.model_validate(entry.version)
+        read = AgreementVersionRead.model_validate(entry.agreement)
         changes = [AgreementChangeRead.model_validate(c) for c in entry.changes]
         return cls(**read.model_dump(), changed_from=entry.previous, changes=changes)
 
