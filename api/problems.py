@@ -97,6 +97,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         language = request_locale(request)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return _unreadable_body(language)  # not JSON at all: nothing to validate
         errors = _field_errors(exc)
         fields = ", ".join(e.field for e in errors)
         detail = translate(_("The request is not valid: check {fields}."), language, fields=fields)
@@ -105,6 +107,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         language = request_locale(request)
+        if exc.status_code == 400 and exc.detail == FASTAPI_UNREADABLE_BODY:
+            return _unreadable_body(language)
         title = translate(_TITLES.get(exc.status_code, _OTHER_TITLE), language)
         detail = exc.detail if isinstance(exc.detail, str) else title
         return problem_response(exc.status_code, detail, headers=exc.headers, language=language)
@@ -129,15 +133,47 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = translate(_("Something went wrong on our side; nothing was changed."), language)
         return problem_response(500, detail, language=language)
 
+    document_unreadable_bodies(app)
+
+
+#: What FastAPI says (as an ``HTTPException``) when a body cannot be decoded, e.g. not UTF-8.
+FASTAPI_UNREADABLE_BODY = "There was an error parsing the body"
+
+
+def _unreadable_body(language: str) -> JSONResponse:
+    """A body that cannot be read at all (broken JSON, not UTF-8): 400, one answer for both;
+    422 stays for JSON that can be read but does not fit the operation."""
+    detail = translate(_("The request body could not be read: send well-formed JSON in UTF-8."), language)
+    return problem_response(400, detail, code="unreadable-body", language=language)
+
+
+def document_unreadable_bodies(app: FastAPI) -> None:
+    """FastAPI answers 400 for an unreadable body before any route runs, so every operation
+    with a request body may answer it: say so in ``/openapi.json`` here, once, rather than in
+    each route's ``responses=``."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path in schema.get("paths", {}).values():
+                for operation in path.values():
+                    if isinstance(operation, dict) and "requestBody" in operation:
+                        responses = {"400": _described(400), **operation["responses"]}
+                        operation["responses"] = dict(sorted(responses.items()))
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _described(status: int) -> dict[str, Any]:
+    return {
+        "description": _TITLES.get(status, _OTHER_TITLE),
+        "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: the problem documents it may answer with."""
     always = (401, 422)
-    return {
-        status: {
-            "model": Problem,
-            "description": _TITLES.get(status, _OTHER_TITLE),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
-        for status in sorted({*always, *statuses})
-    }
+    return {status: {"model": Problem, **_described(status)} for status in sorted({*always, *statuses})}

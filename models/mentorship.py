@@ -48,6 +48,8 @@ class Mentorship(Base):
     mentor_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
     stage: Mapped[str] = mapped_column(String(20), index=True)
     request_message: Mapped[str] = mapped_column(Text)
+    # the mentor's words on accepting (optional)
+    acceptance_message: Mapped[str | None] = mapped_column(Text, default=None)
     closing_reason: Mapped[str | None] = mapped_column(Text)
     # why it ended early, from a short list (services.mentorships.END_REASONS)
     closing_code: Mapped[str | None] = mapped_column(String(20), default=None)

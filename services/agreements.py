@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from models import AgreementStatus, AgreementVersion, Mentorship, User
 from services.access import check_version, mentorship_to_act_on
-from services.errors import Conflict
+from services.errors import Conflict, DomainError
 from services.events import append_event
 from services.i18n import _
 from services.lifecycle import Fact, has_approved_agreement, require, require_pending
 from services.time_bounds import check_agreement_period
+
+OTHER_SIDE_PENDING = _("Agreement v{number} from the other side waits for your answer first.")
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,9 @@ def save_draft(
     """Create the draft, or replace its terms. The mentee writes the first agreement;
     once one was approved, either side may draft an amendment."""
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
-    side = require(Fact.SAVE_AGREEMENT, mentorship, actor.id)
-    check_agreement_period(terms.period_start, terms.period_end, today=now.date())
-    if side != "mentee" and not has_approved_agreement(session, mentorship_id):
-        raise Conflict(_("The mentee writes the first agreement; amendments can come from either side."))
     state = agreement_state(session, mentorship_id)
-    draft = state.draft
-    if draft is not None and draft.author_id != actor.id:
-        raise Conflict(
-            _("The other side is drafting v{number}; wait until it is submitted."), number=draft.number
-        )
+    draft = require_drafting(session, mentorship, actor.id, state)
+    check_agreement_period(terms.period_start, terms.period_end, today=now.date())
     if draft is None:
         check_version(0, expected_version)  # nothing to match: only a missing If-Match passes
         draft = AgreementVersion(
@@ -112,6 +107,37 @@ def save_draft(
         payload={"number": draft.number},
     )
     return draft
+
+
+def require_drafting(
+    session: Session, mentorship: Mentorship, actor_id: int, state: AgreementState
+) -> AgreementVersion | None:
+    """Check that ``actor_id`` may write a draft now; returns their draft, if any.
+
+    The mentee writes the first agreement, either side an amendment; one draft at a time;
+    and not while the other side's version waits for this side's answer (answer it first:
+    approve it, or reject it saying what should change). Revising one's own pending version
+    is allowed: submitting the revision replaces it."""
+    side = require(Fact.SAVE_AGREEMENT, mentorship, actor_id)
+    if side != "mentee" and not has_approved_agreement(session, mentorship.id):
+        raise Conflict(_("The mentee writes the first agreement; amendments can come from either side."))
+    draft, pending = state.draft, state.pending
+    if draft is not None and draft.author_id != actor_id:
+        raise Conflict(
+            _("The other side is drafting v{number}; wait until it is submitted."), number=draft.number
+        )
+    if pending is not None and pending.author_id != actor_id:
+        raise Conflict(OTHER_SIDE_PENDING, number=pending.number)
+    return draft
+
+
+def may_draft(session: Session, mentorship: Mentorship, user_id: int) -> bool:
+    """Whether ``user_id`` may write a draft now (the portal offers the form only then)."""
+    try:
+        require_drafting(session, mentorship, user_id, agreement_state(session, mentorship.id))
+    except DomainError:
+        return False
+    return True
 
 
 def _terms(terms: AgreementTerms) -> dict[str, Any]:
@@ -152,10 +178,7 @@ def submit(
     pending = state.pending
     if pending is not None:
         if pending.author_id != actor.id:
-            raise Conflict(
-                _("Agreement v{number} from the other side waits for your answer first."),
-                number=pending.number,
-            )
+            raise Conflict(OTHER_SIDE_PENDING, number=pending.number)
         pending.status = AgreementStatus.SUPERSEDED
         pending.version += 1
     draft.status = AgreementStatus.PENDING
@@ -184,26 +207,27 @@ def decide(
     reason: str | None = None,
     expected_version: int | None = None,
 ) -> AgreementVersion:
-    """Approve or reject a pending version: only the side that did not write it decides."""
+    """Approve or reject the pending version ``number`` (``chosen``, identified by its number;
+    its ``version`` is the row's concurrency version): only the side that did not write it decides."""
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
     require(Fact.DECIDE_AGREEMENT, mentorship, actor.id)
-    version = session.scalar(
+    chosen = session.scalar(
         select(AgreementVersion).where(
             AgreementVersion.mentorship_id == mentorship_id, AgreementVersion.number == number
         )
     )
-    if version is not None and version.status == AgreementStatus.DRAFT:
-        version = None  # a draft is not visible to the other side
-    version = require_pending(version, number)
-    check_version(version.version, expected_version)
-    if version.author_id == actor.id:
+    if chosen is not None and chosen.status == AgreementStatus.DRAFT:
+        chosen = None  # a draft is not visible to the other side
+    chosen = require_pending(chosen, number)
+    check_version(chosen.version, expected_version)
+    if chosen.author_id == actor.id:
         raise Conflict(_("The other side approves the agreement you wrote."))
     first = approve and not has_approved_agreement(session, mentorship_id)
-    version.status = AgreementStatus.APPROVED if approve else AgreementStatus.REJECTED
-    version.decided_at = now
-    version.decided_by_id = actor.id
-    version.rejection_reason = None if approve else reason
-    version.version += 1
+    chosen.status = AgreementStatus.APPROVED if approve else AgreementStatus.REJECTED
+    chosen.decided_at = now
+    chosen.decided_by_id = actor.id
+    chosen.rejection_reason = None if approve else reason
+    chosen.version += 1
     session.flush()
     if approve:
         append_event(
@@ -223,7 +247,7 @@ def decide(
             now=now,
             payload={"number": number, "reason": reason},
         )
-    return version
+    return chosen
 
 
 def visible_draft(state: AgreementState, viewer_id: int, mentorship: Mentorship) -> AgreementVersion | None:

@@ -199,7 +199,7 @@ def _requested(d: _Decision) -> None:
 
 
 def _accepted(d: _Decision) -> None:
-    d.notify(d.mentorship.mentee_id, "request_accepted")
+    d.notify(d.mentorship.mentee_id, "request_accepted", message=d.payload.get("message") or "")
     d.achieve(d.mentorship.mentor_id, "request_accepted")
 
 

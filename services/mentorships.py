@@ -88,10 +88,12 @@ def decide(
     now: datetime,
     reason: str | None = None,
     reason_code: str | None = None,
+    message: str | None = None,
     expected_version: int | None = None,
 ) -> Mentorship:
     """Accept, decline, withdraw or end: the stage changes in this same request. An early
-    end says why from ``END_REASONS`` (``other`` if none is given), with optional words."""
+    end says why from ``END_REASONS`` (``other`` if none is given), with optional words; an
+    acceptance may carry the mentor's ``message`` to the mentee."""
     if fact is Fact.END and (reason_code or OTHER) not in END_REASONS:
         raise Invalid(_("Choose why the mentorship ends."), loc=("body", "reason_code"))
     mentorship = mentorship_to_act_on(session, mentorship_id, actor)
@@ -104,6 +106,8 @@ def decide(
         payload["reason"] = reason
     if fact is Fact.END:
         mentorship.closing_code = payload["reason_code"] = reason_code or OTHER
+    if fact is Fact.ACCEPT and message:
+        mentorship.acceptance_message = payload["message"] = message
     append_event(session, mentorship, _DECISION_EVENTS[fact], actor_id=actor.id, now=now, payload=payload)
     return mentorship
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from models import Achievement, Notification
@@ -18,6 +18,15 @@ def notifications_of(session: Session, user_id: int, *, limit: int = 200) -> lis
             .order_by(Notification.created_at.desc(), Notification.id.desc())
             .limit(limit)
         )
+    )
+
+
+def unread_count(session: Session, user_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
     )
 
 

@@ -148,6 +148,8 @@ def erase(session: Session, user: User, *, now: datetime, render: RenderCertific
     for mentorship in mentorships:
         if mentorship.mentee_id == user.id:
             mentorship.request_message = ""
+        elif mentorship.acceptance_message:
+            mentorship.acceptance_message = ""
     user.email = f"erased-{user.id}@erased.invalid"
     user.display_name = ERASED_NAME
     user.password_hash = NO_PASSWORD
@@ -216,6 +218,7 @@ def _mentorship(m: Mentorship, user_id: int) -> dict[str, Any]:
         "other_participant": (m.mentor if mine_as_mentee else m.mentee).display_name,
         "stage": m.stage,
         "request_message": m.request_message if mine_as_mentee else None,
+        "acceptance_message": m.acceptance_message,
         "requested_at": m.requested_at,
         "accepted_at": m.accepted_at,
         "activated_at": m.activated_at,

@@ -12,9 +12,9 @@ from fastapi.responses import HTMLResponse, Response
 from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, Posting, Reading
 from api.portal.views import allowed_facts
-from services import agreements, catalogue
+from services import agreement_changes, agreements, catalogue
 from services.access import visible_mentorship
-from services.lifecycle import Fact, has_approved_agreement
+from services.lifecycle import Fact
 
 router = APIRouter(route_class=PortalRoute)
 
@@ -33,13 +33,7 @@ def agreement_page(
     draft = agreements.visible_draft(state, user.id, m)
     allowed = allowed_facts(m, user.id)
     side = m.side_of(user.id)
-    # Offer the draft form to whoever may write now: the mentee first, either side for an
-    # amendment, not while the other side drafts (the services decide again on saving).
-    may_draft = (
-        Fact.SAVE_AGREEMENT in allowed
-        and (side == "mentee" or has_approved_agreement(portal.session, m.id))
-        and (state.draft is None or state.draft.author_id == user.id)
-    )
+    history = agreement_changes.history(state.history)
     today = portal.reader.local(portal.now).date()
     own_pending = state.pending if state.pending is not None and state.pending.author_id == user.id else None
     own_last = next((v for v in reversed(state.history) if v.author_id == user.id), None)  # e.g. rejected
@@ -54,8 +48,9 @@ def agreement_page(
         current=state.current,
         pending=state.pending,
         draft=draft,
-        history=list(reversed(state.history)),
-        may_draft=may_draft,
+        history=list(reversed(history)),
+        pending_changes=next((e for e in history if e.agreement is state.pending), None),
+        may_draft=agreements.may_draft(portal.session, m, user.id),  # the form only when it may be saved
         may_decide=Fact.DECIDE_AGREEMENT in allowed
         and state.pending is not None
         and state.pending.author_id != user.id,

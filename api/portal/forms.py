@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 
 from api.portal.reader import Reader
 from api.schemas.common import OptionalReason, Reason
-from api.schemas.mentorships import AgreementWrite, ContactMode, FeedbackCreate, MeetingCreate
+from api.schemas.mentorships import Acceptance, AgreementWrite, ContactMode, FeedbackCreate, MeetingCreate
 from models import AgreementVersion
 from services.agreements import AgreementTerms
 from services.errors import Invalid
@@ -103,6 +103,11 @@ def message(form: FormData, language: str) -> str:
     return found
 
 
+def acceptance_message(form: FormData, language: str) -> str | None:
+    """The mentor's optional words on accepting; too long is refused, naming the field."""
+    return checked(Acceptance, {"message": text(form, "message")}, language).message or None
+
+
 def feedback(form: FormData, language: str) -> FeedbackCreate:
     return checked(
         FeedbackCreate, {"rating": text(form, "rating"), "comment": text(form, "comment")}, language
@@ -125,7 +130,38 @@ def agreement_terms(form: FormData, language: str) -> AgreementTerms:
         "content_plan": rows,
         "notes": text(form, "notes"),
     }
-    return checked(AgreementWrite, data, language).terms()
+    try:
+        return AgreementWrite.model_validate(data).terms()
+    except ValidationError as refused:
+        said = dict.fromkeys(_agreement_error(e) for e in refused.errors())
+        raise Invalid(" ".join(translate(m, language) for m in said)) from None
+
+
+#: What is wrong with a field of the agreement form, in words (the same for any way it is wrong,
+#: except where the words differ: an end before the start, a content plan of too many rows).
+AGREEMENT_ERRORS = {
+    "period_start": _("Enter the start of the period as a date."),
+    "period_end": _("Enter the end of the period as a date."),
+    "planned_meetings": _("The planned meetings must be a whole number from 1 to 200."),
+    "contact_modes": _("Choose at least one way of keeping in touch."),
+    "contact_frequency": _("Say how often you will be in touch, in at most 200 characters."),
+    "content_plan": _(
+        "Give each row of the content plan a topic (at most 200 characters; notes at most 4,000)."
+    ),
+    "notes": _("The notes can be at most 8,000 characters long."),
+}
+END_BEFORE_START = _("The end of the period must not be before its start.")
+PLAN_TOO_LONG = _("The content plan can have at most 50 topics.")
+
+
+def _agreement_error(error: Any) -> str:
+    loc = error.get("loc") or ("",)
+    field = str(loc[0])
+    if field == "period_end" and error.get("type") == "value_error":
+        return END_BEFORE_START
+    if field == "content_plan" and len(loc) == 1 and error.get("type") == "too_long":
+        return PLAN_TOO_LONG
+    return AGREEMENT_ERRORS.get(field, _("Please check the agreement's terms."))
 
 
 def _plan_rows(form: FormData) -> list[dict[str, str]]:

@@ -9,16 +9,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from api.portal import forms
+from api.portal.notifications import notice_rows
 from api.portal.pages import Portal, PortalRoute, Posting, Reading, is_participant
-from api.portal.texts import ACHIEVEMENTS, NOTICES, OTHER_ACHIEVEMENT, OTHER_NOTICE, say
+from api.portal.texts import ACHIEVEMENTS, OTHER_ACHIEVEMENT, say
 from api.portal.views import next_step
 from models import Role
 from services import catalogue, mentorships, notices, users
-from services.errors import NotFound
-from services.i18n import _
 from services.progress import snapshots, waiting_for
 
 router = APIRouter(route_class=PortalRoute)
+DASHBOARD_NOTICES = 5  # the newest few; /portal/notifications has them all
 
 
 @router.get("", response_class=HTMLResponse)
@@ -42,14 +42,7 @@ def dashboard_page(portal: Portal, *, error: str | None = None, status: int = 20
         }
         for snap in snapshots(portal.session, mentorships.mentorships_of(portal.session, user))
     ]
-    news = [
-        {
-            "notice": n,
-            "text": say(NOTICES.get(n.kind, OTHER_NOTICE), reader.language, **n.params),
-            "path": _portal_path(n.params.get("path")),
-        }
-        for n in notices.notifications_of(portal.session, user.id, limit=30)
-    ]
+    news = notice_rows(portal, limit=DASHBOARD_NOTICES)
     earned = [
         (a, say(ACHIEVEMENTS.get(a.kind, OTHER_ACHIEVEMENT), reader.language, **a.params))
         for a in notices.achievements_of(portal.session, user.id)
@@ -57,43 +50,6 @@ def dashboard_page(portal: Portal, *, error: str | None = None, status: int = 20
     return portal.page(
         "portal/dashboard.html", status=status, error=error, rows=rows, news=news, earned=earned
     )
-
-
-def _portal_path(path: object) -> str | None:
-    return path if isinstance(path, str) and path.startswith("/portal/") else None
-
-
-@router.get("/notifications/{notification_id}")
-def open_notification(notification_id: int, portal: Reading) -> Response:
-    """Following a notification's link marks it read, then leads where it points."""
-    found = notices.mark_read(portal.session, portal.user.id, notification_id, now=portal.now)
-    if found is None:
-        raise NotFound(_("No such notification."))
-    portal.session.commit()
-    return RedirectResponse(_portal_path(found.params.get("path")) or "/portal", status_code=303)
-
-
-@router.post("/notifications/read")
-def read_all_notifications(portal: Posting) -> Response:
-    def mark() -> None:
-        notices.mark_all_read(portal.session, portal.user.id, now=portal.now)
-
-    def refused(message: str, status: int) -> Response:
-        return dashboard_page(portal, error=message, status=status)
-
-    return portal.act(mark, then="/portal?done=all_read#notifications", refused=refused)
-
-
-@router.post("/notifications/{notification_id}/read")
-def read_notification(notification_id: int, portal: Posting) -> Response:
-    def mark() -> None:
-        if notices.mark_read(portal.session, portal.user.id, notification_id, now=portal.now) is None:
-            raise NotFound(_("No such notification."))
-
-    def refused(message: str, status: int) -> Response:
-        return dashboard_page(portal, error=message, status=status)
-
-    return portal.act(mark, then="/portal?done=read#notifications", refused=refused)
 
 
 def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status: int = 200) -> Response:

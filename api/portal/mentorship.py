@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, Posting, Reading
 from api.portal.views import allowed_facts, meeting_view, next_step, split_meetings, timeline
+from api.schemas.mentorships import ACCEPTANCE_MESSAGE_LENGTH
 from services import catalogue, certificates, events, meetings, mentorships
 from services.access import visible_mentorship
 from services.errors import Invalid
@@ -59,6 +60,7 @@ def mentorship_page(
         topics=catalogue.topics(portal.session),
         proposal=meetings.next_proposal(portal.session, m.id),
         end_reasons=mentorships.END_REASONS,
+        acceptance_length=ACCEPTANCE_MESSAGE_LENGTH,
         sent=sent if sent is not None else FormData(),
         suggested_start=portal.reader.input_value(
             (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
@@ -75,7 +77,9 @@ def _decide(
     portal: Portal, mentorship_id: int, fact: Fact, done: str, *, reason: str | None = ""
 ) -> Response:
     def decide() -> int:
-        why, code = None, None
+        why, code, words = None, None, None
+        if fact is Fact.ACCEPT:
+            words = forms.acceptance_message(portal.fields, portal.reader.language)
         if reason is not None:
             why = forms.reason(portal.fields, portal.reader.language, required=False)
         if fact is Fact.END:
@@ -83,7 +87,14 @@ def _decide(
             if code is None:  # the rules would count it as "other": the form asks instead
                 raise Invalid(_("Choose why the mentorship ends."), loc=("body", "reason_code"))
         mentorships.decide(
-            portal.session, portal.user, mentorship_id, fact, now=portal.now, reason=why, reason_code=code
+            portal.session,
+            portal.user,
+            mentorship_id,
+            fact,
+            now=portal.now,
+            reason=why,
+            reason_code=code,
+            message=words,
         )
         return mentorship_id
 

@@ -106,6 +106,7 @@ class Portal:
             is_mentee=self.user.has_role(Role.MENTEE),
             is_operator=self.user.has_role(Role.OPERATOR),
             is_participant=is_participant(self.user),
+            unread=notices.unread_count(self.session, self.user.id),
             program=program_of(self.session),
             csrf=self.visitor.csrf,
             reader=self.reader,

@@ -8,12 +8,13 @@ from api.deps import CurrentUser, SessionDep, WriteDep
 from api.problems import problems
 from api.schemas.mentorships import (
     AgreementApproval,
+    AgreementHistoryEntry,
     AgreementRead,
     AgreementRejection,
     AgreementVersionRead,
     AgreementWrite,
 )
-from services import agreements
+from services import agreement_changes, agreements
 from services.access import visible_mentorship
 
 router = APIRouter(prefix="/mentorships/{mentorship_id}/agreement", tags=["agreement"])
@@ -42,7 +43,7 @@ def submit(mentorship_id: int, write: WriteDep) -> AgreementVersionRead:
 @router.post("/approve", responses=RULES)
 def approve(mentorship_id: int, body: AgreementApproval, write: WriteDep) -> AgreementVersionRead:
     """The other side approves a pending version. The first approval makes the pair a mentorship."""
-    version = agreements.decide(
+    decided = agreements.decide(
         write.session,
         write.user,
         mentorship_id,
@@ -51,12 +52,12 @@ def approve(mentorship_id: int, body: AgreementApproval, write: WriteDep) -> Agr
         now=write.now,
         expected_version=write.if_match,
     )
-    return write.done(AgreementVersionRead.model_validate(version), mentorship_id=mentorship_id)
+    return write.done(AgreementVersionRead.model_validate(decided), mentorship_id=mentorship_id)
 
 
 @router.post("/reject", responses=RULES)
 def reject(mentorship_id: int, body: AgreementRejection, write: WriteDep) -> AgreementVersionRead:
-    version = agreements.decide(
+    decided = agreements.decide(
         write.session,
         write.user,
         mentorship_id,
@@ -66,7 +67,7 @@ def reject(mentorship_id: int, body: AgreementRejection, write: WriteDep) -> Agr
         now=write.now,
         expected_version=write.if_match,
     )
-    return write.done(AgreementVersionRead.model_validate(version), mentorship_id=mentorship_id)
+    return write.done(AgreementVersionRead.model_validate(decided), mentorship_id=mentorship_id)
 
 
 @router.get("", responses=problems(404))
@@ -78,5 +79,5 @@ def get_agreement(mentorship_id: int, session: SessionDep, user: CurrentUser) ->
         current=AgreementVersionRead.maybe(state.current),
         pending=AgreementVersionRead.maybe(state.pending),
         draft=AgreementVersionRead.maybe(agreements.visible_draft(state, user.id, mentorship)),
-        history=[AgreementVersionRead.model_validate(v) for v in state.history],
+        history=[AgreementHistoryEntry.of(entry) for entry in agreement_changes.history(state.history)],
     )

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Body, status
 
 from api.deps import CurrentUser, Now, SessionDep, WriteDep
 from api.i18n import Language, request_locale
 from api.problems import problems
 from api.schemas.common import OptionalReason
 from api.schemas.mentorships import (
+    Acceptance,
     EndRequest,
     FeedbackCreate,
     FeedbackRead,
@@ -35,7 +38,12 @@ def request_mentorship(body: MentorshipCreate, write: WriteDep) -> MentorshipRea
 
 
 def _decide(
-    write: WriteDep, mentorship_id: int, fact: Fact, reason: str | None = None, reason_code: str | None = None
+    write: WriteDep,
+    mentorship_id: int,
+    fact: Fact,
+    reason: str | None = None,
+    reason_code: str | None = None,
+    message: str | None = None,
 ) -> MentorshipRead:
     m = mentorships.decide(
         write.session,
@@ -45,6 +53,7 @@ def _decide(
         now=write.now,
         reason=reason,
         reason_code=reason_code,
+        message=message,
         expected_version=write.if_match,
     )
     read = MentorshipRead.of(snapshot(write.session, m), write.now, request_locale(write.request))
@@ -52,9 +61,12 @@ def _decide(
 
 
 @router.post("/{mentorship_id}/accept", responses=problems(403, 404, 409, 412))
-def accept(mentorship_id: int, write: WriteDep) -> MentorshipRead:
-    """The mentor accepts: the pair moves to the get-to-know-you stage (``intro``)."""
-    return _decide(write, mentorship_id, Fact.ACCEPT)
+def accept(
+    mentorship_id: int, write: WriteDep, body: Annotated[Acceptance | None, Body()] = None
+) -> MentorshipRead:
+    """The mentor accepts: the pair moves to the get-to-know-you stage (``intro``). An optional
+    ``message`` reaches the mentee (notification, mail, the mentorship's page)."""
+    return _decide(write, mentorship_id, Fact.ACCEPT, message=body.message if body else None)
 
 
 @router.post("/{mentorship_id}/decline", responses=problems(403, 404, 409, 412))

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import AliasChoices, AwareDatetime, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from api.schemas.common import Input, Output, PersonRef, TopicName
 from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
+from services.agreement_changes import HistoryEntry
 from services.agreements import AgreementTerms
 from services.i18n import SOURCE_LANGUAGE, translate
 from services.meetings import MeetingPlan
@@ -19,6 +20,18 @@ from services.progress import Snapshot, WaitingFor, waiting_for
 class MentorshipCreate(Input):
     mentor_id: int
     message: str = Field(min_length=1, max_length=4000)
+
+
+#: The longest message a mentor may send on accepting (the portal's field says the same).
+ACCEPTANCE_MESSAGE_LENGTH = 2000
+
+
+class Acceptance(Input):
+    message: str = Field(
+        default="",
+        max_length=ACCEPTANCE_MESSAGE_LENGTH,
+        description="optional words to the mentee, in the notification, the mail and on the mentorship",
+    )
 
 
 class WaitingForRead(Output):
@@ -114,32 +127,46 @@ class AgreementVersionRead(Output):
         return None if v is None else cls.model_validate(v)
 
 
+class AgreementChangeRead(Output):
+    """One difference from the previous version (``services.agreement_changes``)."""
+
+    field: str = Field(
+        description="period, planned_meetings, contact_modes, contact_frequency, content_plan or notes"
+    )
+    kind: str = Field(description="changed; for a content plan topic also added or removed")
+    topic: str | None = Field(default=None, description="the content plan's topic it is about")
+    before: Any = Field(default=None, description="the value before; a period is [start, end]")
+    after: Any = Field(default=None, description="the value after; a topic's value is its notes")
+
+
+class AgreementHistoryEntry(AgreementVersionRead):
+    changed_from: int | None = Field(
+        description="the number of the version compared with; null for the first"
+    )
+    changes: list[AgreementChangeRead]
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> AgreementHistoryEntry:
+        read = AgreementVersionRead.model_validate(entry.agreement)
+        changes = [AgreementChangeRead.model_validate(c) for c in entry.changes]
+        return cls(**read.model_dump(), changed_from=entry.previous, changes=changes)
+
+
 class AgreementRead(Output):
     current: AgreementVersionRead | None
     pending: AgreementVersionRead | None
     draft: AgreementVersionRead | None
-    history: list[AgreementVersionRead]
-
-
-#: The agreement's number (v1, v2, …), as CONTRACT.md names it; ``version`` is still read, as
-#: earlier clients sent it, though it reads like the row's concurrency ``version``.
-AGREEMENT_NUMBER = AliasChoices("number", "version")
+    history: list[AgreementHistoryEntry] = Field(
+        description="every submitted version, oldest first, each with what changed from the one before"
+    )
 
 
 class AgreementApproval(Input):
-    number: int = Field(
-        ge=1,
-        validation_alias=AGREEMENT_NUMBER,
-        description="The agreement's number (v1 → 1) to approve; `version` is accepted as its old name.",
-    )
+    number: int = Field(ge=1, description="The agreement's number (v1 → 1) to approve.")
 
 
 class AgreementRejection(Input):
-    number: int = Field(
-        ge=1,
-        validation_alias=AGREEMENT_NUMBER,
-        description="The agreement's number (v1 → 1) to reject; `version` is accepted as its old name.",
-    )
+    number: int = Field(ge=1, description="The agreement's number (v1 → 1) to reject.")
     reason: str = Field(min_length=1, max_length=2000)
 
 
@@ -222,6 +249,7 @@ class MentorshipRead(Output):
     mentor: PersonRef
     stage: Stage
     request_message: str
+    acceptance_message: str | None  # the mentor's words on accepting
     closing_reason: str | None
     closing_code: str | None  # why it ended early: goals_reached, no_time, not_a_fit, other
     waiting_for: WaitingForRead | None
@@ -248,6 +276,7 @@ class MentorshipRead(Output):
             mentor=PersonRef.model_validate(m.mentor),
             stage=Stage(m.stage),
             request_message=m.request_message,
+            acceptance_message=m.acceptance_message,
             closing_reason=m.closing_reason,
             closing_code=m.closing_code,
             waiting_for=WaitingForRead.of(waiting_for(snap, now), language),

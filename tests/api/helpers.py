@@ -163,7 +163,7 @@ class Flow:
         other = p.mentor if author.id == p.mentee.id else p.mentee
         self.draft(p, author)
         number: int = self.submit(p, author)["number"]
-        self.ok("POST", f"{p.url}/agreement/approve", other, json={"version": number})
+        self.ok("POST", f"{p.url}/agreement/approve", other, json={"number": number})
         return number
 
     def propose(self, p: Pair, *, days: float = 2, **overrides: Any) -> dict[str, Any]:
@@ -265,8 +265,8 @@ CONTRACT: list[Operation] = [
     Operation("GET", "/api/mentorships/{mentorship_id}/events"),
     Operation("PUT", "/api/mentorships/{mentorship_id}/agreement", TERMS),
     Operation("POST", "/api/mentorships/{mentorship_id}/agreement/submit"),
-    Operation("POST", "/api/mentorships/{mentorship_id}/agreement/approve", {"version": 1}),
-    Operation("POST", "/api/mentorships/{mentorship_id}/agreement/reject", {"version": 1, "reason": "no"}),
+    Operation("POST", "/api/mentorships/{mentorship_id}/agreement/approve", {"number": 1}),
+    Operation("POST", "/api/mentorships/{mentorship_id}/agreement/reject", {"number": 1, "reason": "no"}),
     Operation("GET", "/api/mentorships/{mentorship_id}/agreement"),
     Operation(
         "POST",

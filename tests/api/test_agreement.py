@@ -71,43 +71,43 @@ def test_submit_and_approve_the_first_version(client: TestClient, people: People
 
     before = flow.state(p)
     problem(
-        client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=p.mentee.auth),
+        client.post(f"{p.url}/agreement/approve", json={"number": 1}, headers=p.mentee.auth),
         409,
         detail="other side",
     )
     problem(
-        client.post(f"{p.url}/agreement/approve", json={"version": 2}, headers=p.mentor.auth),
+        client.post(f"{p.url}/agreement/approve", json={"number": 2}, headers=p.mentor.auth),
         409,
         detail="v2",
     )
-    invalid(client.post(f"{p.url}/agreement/approve", json={"version": 0}, headers=p.mentor.auth), "version")
+    invalid(client.post(f"{p.url}/agreement/approve", json={"number": 0}, headers=p.mentor.auth), "number")
     invalid(client.post(f"{p.url}/agreement/approve", json={}, headers=p.mentor.auth), "number")
     problem(
-        client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=people.operator().auth), 403
+        client.post(f"{p.url}/agreement/approve", json={"number": 1}, headers=people.operator().auth), 403
     )
-    problem(client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=people.mentor().auth), 404)
+    problem(client.post(f"{p.url}/agreement/approve", json={"number": 1}, headers=people.mentor().auth), 404)
     assert flow.state(p) == before
 
-    r = client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=p.mentor.auth)
+    r = client.post(f"{p.url}/agreement/approve", json={"number": 1}, headers=p.mentor.auth)
     assert r.status_code == 200, r.text
     approved = r.json()
     assert (approved["status"], approved["decided_by_id"]) == ("approved", p.mentor.id)
     state = agreement(client, p, p.mentee)
     assert state["current"] == approved
     assert state["pending"] is None
-    assert state["history"] == [approved]
+    assert state["history"] == [{**approved, "changed_from": None, "changes": []}]
     assert client.get(p.url, headers=p.mentee.auth).json()["agreement"] == approved
     last = flow.events(p)[-1]
     assert (last["type"], last["payload"]) == ("agreement.approved", {"number": 1, "first": True})
     # approving again: it is no longer pending
     before = flow.state(p)
     problem(
-        client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=p.mentor.auth),
+        client.post(f"{p.url}/agreement/approve", json={"number": 1}, headers=p.mentor.auth),
         409,
         detail="approved",
     )
     problem(
-        client.post(f"{p.url}/agreement/reject", json={"version": 1, "reason": "no"}, headers=p.mentor.auth),
+        client.post(f"{p.url}/agreement/reject", json={"number": 1, "reason": "no"}, headers=p.mentor.auth),
         409,
         detail="approved",
     )
@@ -121,22 +121,20 @@ def test_the_other_side_rejects_with_a_reason_and_the_mentee_tries_again(
     flow.draft(p)
     flow.submit(p)
     before = flow.state(p)
-    invalid(client.post(f"{p.url}/agreement/reject", json={"version": 1}, headers=p.mentor.auth), "reason")
+    invalid(client.post(f"{p.url}/agreement/reject", json={"number": 1}, headers=p.mentor.auth), "reason")
     invalid(
-        client.post(f"{p.url}/agreement/reject", json={"version": 1, "reason": ""}, headers=p.mentor.auth),
+        client.post(f"{p.url}/agreement/reject", json={"number": 1, "reason": ""}, headers=p.mentor.auth),
         "reason",
     )
     problem(
-        client.post(
-            f"{p.url}/agreement/reject", json={"version": 1, "reason": "mine"}, headers=p.mentee.auth
-        ),
+        client.post(f"{p.url}/agreement/reject", json={"number": 1, "reason": "mine"}, headers=p.mentee.auth),
         409,
     )
     assert flow.state(p) == before
 
     r = client.post(
         f"{p.url}/agreement/reject",
-        json={"version": 1, "reason": "Too many meetings for me"},
+        json={"number": 1, "reason": "Too many meetings for me"},
         headers=p.mentor.auth,
     )
     assert r.status_code == 200, r.text
@@ -153,7 +151,7 @@ def test_the_other_side_rejects_with_a_reason_and_the_mentee_tries_again(
     v2 = flow.draft(p, planned_meetings=3)
     assert v2["number"] == 2
     flow.submit(p)
-    flow.ok("POST", f"{p.url}/agreement/approve", p.mentor, json={"version": 2})
+    flow.ok("POST", f"{p.url}/agreement/approve", p.mentor, json={"number": 2})
     state = agreement(client, p, p.mentor)
     assert state["current"]["number"] == 2
     assert [(v["number"], v["status"]) for v in state["history"]] == [(1, "rejected"), (2, "approved")]
@@ -175,7 +173,7 @@ def test_either_side_amends_after_an_approval_and_the_other_approves(
     problem(client.put(f"{p.url}/agreement", json=TERMS, headers=other.auth), 409, detail="drafting v2")
     problem(client.post(f"{p.url}/agreement/submit", headers=other.auth), 409)
     problem(
-        client.post(f"{p.url}/agreement/approve", json={"version": 2}, headers=other.auth),
+        client.post(f"{p.url}/agreement/approve", json={"number": 2}, headers=other.auth),
         409,
         detail="v2 does not exist",
     )
@@ -185,8 +183,8 @@ def test_either_side_amends_after_an_approval_and_the_other_approves(
     m = client.get(p.url, headers=other.auth).json()
     assert m["waiting_for"]["who"] == ("mentor" if author_side == "mentee" else "mentee")
     assert m["waiting_for"]["what"] == "approve agreement v2"
-    problem(client.post(f"{p.url}/agreement/approve", json={"version": 2}, headers=author.auth), 409)
-    r = client.post(f"{p.url}/agreement/approve", json={"version": 2}, headers=other.auth)
+    problem(client.post(f"{p.url}/agreement/approve", json={"number": 2}, headers=author.auth), 409)
+    r = client.post(f"{p.url}/agreement/approve", json={"number": 2}, headers=other.auth)
     assert r.status_code == 200, r.text
     state = agreement(client, p, other)
     assert (state["current"]["number"], state["current"]["planned_meetings"]) == (2, 8)
@@ -204,25 +202,67 @@ def test_a_newer_submission_supersedes_ones_own_pending_version(client: TestClie
     assert state["pending"]["number"] == 2
     assert [(v["number"], v["status"]) for v in state["history"]] == [(1, "superseded"), (2, "pending")]
     problem(
-        client.post(f"{p.url}/agreement/approve", json={"version": 1}, headers=p.mentor.auth),
+        client.post(f"{p.url}/agreement/approve", json={"number": 1}, headers=p.mentor.auth),
         409,
         detail="superseded",
     )
 
 
-def test_a_pending_version_of_the_other_side_must_be_answered_before_submitting(
+def test_a_pending_version_of_the_other_side_must_be_answered_before_drafting(
     client: TestClient, flow: Flow
 ) -> None:
     p = flow.pair("intro")
     flow.approved_agreement(p)
     flow.draft(p, p.mentor)
     flow.submit(p, p.mentor)  # v2 by the mentor waits for the mentee
-    flow.draft(p, p.mentee)  # v3 drafted by the mentee
     before = flow.state(p)
-    problem(
-        client.post(f"{p.url}/agreement/submit", headers=p.mentee.auth), 409, detail="waits for your answer"
-    )
+    r = client.put(f"{p.url}/agreement", json={**TERMS, "planned_meetings": 9}, headers=p.mentee.auth)
+    problem(r, 409, detail="v2 from the other side waits for your answer first")
     assert flow.state(p) == before
+    # the author may still revise their own pending version: the revision replaces it
+    flow.draft(p, p.mentor, planned_meetings=4)
+    assert (flow.submit(p, p.mentor)["number"], agreement(client, p, p.mentee)["pending"]["number"]) == (3, 3)
+
+
+def test_the_history_says_what_changed_from_the_version_before(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("intro")
+    flow.approved_agreement(p)  # v1: TERMS
+    amended: dict[str, Any] = {
+        "period_end": "2026-10-31",
+        "planned_meetings": 8,
+        "contact_modes": ["video", "phone"],
+        "content_plan": [
+            {"topic": "career", "notes": "first steps"},
+            {"topic": "finance", "notes": "a budget"},
+        ],
+        "notes": "We meet in the evening.",
+    }
+    flow.draft(p, p.mentor, **amended)
+    flow.submit(p, p.mentor)
+    history = agreement(client, p, p.mentee)["history"]
+    assert [(v["number"], v["changed_from"], v["changes"]) for v in history][0] == (1, None, [])
+    v2 = history[1]
+    assert (v2["number"], v2["status"], v2["changed_from"]) == (2, "pending", 1)
+    changes = [(c["field"], c["kind"], c["topic"], c["before"], c["after"]) for c in v2["changes"]]
+    assert changes == [
+        ("period", "changed", None, ["2026-03-05", "2026-09-30"], ["2026-03-05", "2026-10-31"]),
+        ("planned_meetings", "changed", None, 6, 8),
+        ("contact_modes", "changed", None, ["video", "email"], ["video", "phone"]),
+        ("content_plan", "changed", "career", "next steps", "first steps"),
+        ("content_plan", "added", "finance", None, "a budget"),
+        ("notes", "changed", None, "", "We meet in the evening."),
+    ]
+    # v3 drops a topic and changes only the frequency besides
+    flow.ok("POST", f"{p.url}/agreement/approve", p.mentee, json={"number": 2})
+    flow.draft(
+        p, p.mentee, **{**amended, "content_plan": amended["content_plan"][1:], "contact_frequency": "weekly"}
+    )
+    flow.submit(p, p.mentee)
+    v3 = agreement(client, p, p.mentor)["history"][2]
+    assert [(c["field"], c["kind"], c["topic"]) for c in v3["changes"]] == [
+        ("contact_frequency", "changed", None),
+        ("content_plan", "removed", "career"),
+    ]
 
 
 INVALID_TERMS: dict[str, tuple[dict[str, Any], str]] = {
@@ -281,3 +321,25 @@ def test_approve_and_reject_take_the_agreement_number_as_the_contract_names_it(f
     flow.submit(p)
     approved = flow.ok("POST", f"{p.url}/agreement/approve", p.mentor, json={"number": 2})
     assert (approved["number"], approved["status"]) == (2, "approved")
+
+
+def test_a_version_is_named_by_its_number_and_version_is_the_concurrency_version(
+    client: TestClient, flow: Flow
+) -> None:
+    """CONTRACT: ``number`` identifies a version, ``version`` is its row's concurrency version;
+    the old alias (``{version: <number>}``) is gone, so passing back ``version`` is a clear 422."""
+    p = flow.pair("intro")
+    flow.draft(p)
+    pending = flow.submit(p)
+    before = flow.state(p)
+    for decision, extra in (("approve", {}), ("reject", {"reason": "no"})):
+        r = client.post(f"{p.url}/agreement/{decision}", json={"version": 1, **extra}, headers=p.mentor.auth)
+        body = invalid(r, "number")
+        assert "number" in body["detail"]
+    assert flow.state(p) == before
+    r = client.post(
+        f"{p.url}/agreement/approve",
+        json={"number": pending["number"]},
+        headers={**p.mentor.auth, "If-Match": str(pending["version"])},
+    )
+    assert (r.status_code, r.json()["number"]) == (200, 1), r.text

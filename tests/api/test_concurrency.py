@@ -66,7 +66,7 @@ def test_two_approvals_of_the_same_version(live_url: str, flow: Flow) -> None:
         p = flow.pair("intro")
         flow.draft(p)
         flow.submit(p)
-        call: Call = ("POST", f"{p.url}/agreement/approve", p.mentor, {"version": 1}, {})
+        call: Call = ("POST", f"{p.url}/agreement/approve", p.mentor, {"number": 1}, {})
         responses = at_once(live_url, [call, call])
         assert statuses(responses) == Counter({200: 1, 409: 1})
         loser = next(r for r in responses if r.status_code == 409)
@@ -88,8 +88,8 @@ def test_approve_and_reject_at_once(live_url: str, flow: Flow) -> None:
     responses = at_once(
         live_url,
         [
-            ("POST", f"{p.url}/agreement/approve", p.mentor, {"version": 1}, {}),
-            ("POST", f"{p.url}/agreement/reject", p.mentor, {"version": 1, "reason": "no"}, {}),
+            ("POST", f"{p.url}/agreement/approve", p.mentor, {"number": 1}, {}),
+            ("POST", f"{p.url}/agreement/reject", p.mentor, {"number": 1, "reason": "no"}, {}),
         ],
     )
     assert statuses(responses) == Counter({200: 1, 409: 1})
@@ -114,7 +114,7 @@ def test_approve_and_a_new_submission_at_once(live_url: str, flow: Flow) -> None
         approve, submit = at_once(
             live_url,
             [
-                ("POST", f"{p.url}/agreement/approve", p.mentor, {"version": 1}, {}),
+                ("POST", f"{p.url}/agreement/approve", p.mentor, {"number": 1}, {}),
                 ("POST", f"{p.url}/agreement/submit", p.mentee, None, {}),
             ],
         )

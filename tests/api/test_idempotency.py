@@ -83,7 +83,7 @@ def test_replays_for_every_kind_of_write(client: TestClient, clock: Clock, flow:
     steps = [
         ("PUT", f"{p.url}/agreement", p.mentee, TERMS, 200),
         ("POST", f"{p.url}/agreement/submit", p.mentee, None, 200),
-        ("POST", f"{p.url}/agreement/approve", p.mentor, {"version": 1}, 200),
+        ("POST", f"{p.url}/agreement/approve", p.mentor, {"number": 1}, 200),
         ("POST", f"{p.url}/meetings", p.mentee, meeting_body(clock, days=1), 201),
     ]
     for n, (method, url, who, body, status) in enumerate(steps):

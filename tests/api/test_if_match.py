@@ -83,7 +83,7 @@ def test_approval_with_the_pending_versions_version(client: TestClient, flow: Fl
     problem(
         client.post(
             f"{p.url}/agreement/approve",
-            json={"version": 1},
+            json={"number": 1},
             headers={**p.mentor.auth, "If-Match": str(pending["version"] + 5)},
         ),
         412,
@@ -91,7 +91,7 @@ def test_approval_with_the_pending_versions_version(client: TestClient, flow: Fl
     assert flow.state(p) == before
     r = client.post(
         f"{p.url}/agreement/approve",
-        json={"version": 1},
+        json={"number": 1},
         headers={**p.mentor.auth, "If-Match": str(pending["version"])},
     )
     assert r.status_code == 200, r.text

@@ -241,6 +241,32 @@ def test_decline_reason_is_optional(client: TestClient, flow: Flow) -> None:
     assert r.json()["stage"] == "declined"
 
 
+def test_the_mentor_may_accept_with_a_message_for_the_mentee(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("requested")
+    before = flow.state(p)
+    r = client.post(f"{p.url}/accept", json={"message": "x" * 2001}, headers=p.mentor.auth)
+    invalid(r, "message")
+    assert flow.state(p) == before
+
+    r = client.post(
+        f"{p.url}/accept", json={"message": "  Gladly. Bring your questions!  "}, headers=p.mentor.auth
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["stage"], r.json()["acceptance_message"]) == ("intro", "Gladly. Bring your questions!")
+    seen = client.get(p.url, headers=p.mentee.auth).json()
+    assert seen["acceptance_message"] == "Gladly. Bring your questions!"
+    accepted = flow.events(p)[-1]
+    assert (accepted["type"], accepted["payload"]) == (
+        "mentorship.accepted",
+        {"message": seen["acceptance_message"]},
+    )
+    # without words, as before: no body at all, or an empty message
+    for body in (None, {}, {"message": ""}):
+        q = flow.pair("requested")
+        r = client.post(f"{q.url}/accept", json=body, headers=q.mentor.auth)
+        assert (r.status_code, r.json()["acceptance_message"]) == (200, None), r.text
+
+
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_deciding_on_an_unknown_mentorship_is_not_found(
     client: TestClient, people: People, action: str

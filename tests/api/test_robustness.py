@@ -38,7 +38,7 @@ def test_ids_beyond_range_are_a_clear_4xx(client: TestClient, people: People, fl
         (f"/api/mentorships/{big}/accept", None),
         (f"/api/meetings/{big}/confirm", None),
         (f"/api/me/notifications/{big}/read", None),
-        (f"{p.url}/agreement/approve", {"version": big}),
+        (f"{p.url}/agreement/approve", {"number": big}),
     ):
         _refused_or_not_found(client.post(url, json=body, headers=p.mentor.auth))
     _refused_or_not_found(
@@ -71,20 +71,33 @@ NOT_JSON = {
 }
 
 
-def test_bodies_that_are_not_the_expected_json_are_invalid(client: TestClient, flow: Flow) -> None:
+UNREADABLE = ("broken json", "not utf-8")
+
+
+def test_bodies_that_are_not_the_expected_json_are_refused(client: TestClient, flow: Flow) -> None:
+    """A body that cannot be read at all is a 400, one that reads but does not fit a 422."""
     p = flow.pair("intro")
     before = flow.state(p)
     for case, (content, ctype) in NOT_JSON.items():
         r = client.post(
             f"{p.url}/meetings", content=content, headers={**p.mentee.auth, "content-type": ctype}
         )
-        if case == "not utf-8":
-            # undecodable: 400 "error parsing the body" is as clear as a 422
-            assert r.status_code in (400, 422), r.text
-            problem(r, r.status_code)
+        if case in UNREADABLE:
+            body = problem(r, 400, detail="well-formed JSON")
+            assert body["type"] == "/problems/unreadable-body", case
         else:
             assert r.status_code == 422, (case, r.text)
             assert problem(r, 422)["errors"], case
+    assert flow.state(p) == before
+
+
+def test_a_malformed_body_is_a_400_in_the_readers_language(client: TestClient, flow: Flow) -> None:
+    p = flow.pair("requested")
+    before = flow.state(p)
+    headers = {**p.mentor.auth, "content-type": "application/json", "accept-language": "de"}
+    r = client.post(f"{p.url}/decline", content=b'{"reason": "no",', headers=headers)
+    body = problem(r, 400, detail="JSON")
+    assert (body["title"], body["type"]) == ("Ungültige Anfrage", "/problems/unreadable-body")
     assert flow.state(p) == before
 
 

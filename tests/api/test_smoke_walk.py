@@ -54,7 +54,7 @@ def test_walk_from_request_to_final_meeting_held(client: TestClient, people: Peo
     assert client.put(f"/api/mentorships/{mid}/agreement", json=terms, headers=mentee.auth).status_code == 200
     r = client.post(f"/api/mentorships/{mid}/agreement/submit", headers=mentee.auth)
     assert r.json()["status"] == "pending"
-    r = client.post(f"/api/mentorships/{mid}/agreement/approve", json={"version": 1}, headers=mentor.auth)
+    r = client.post(f"/api/mentorships/{mid}/agreement/approve", json={"number": 1}, headers=mentor.auth)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "approved"
 

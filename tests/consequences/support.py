@@ -145,11 +145,11 @@ class Pair:
         self.mentorship_id = mentorship.id
         return mentorship.id
 
-    def accept(self) -> None:
+    def accept(self, message: str | None = None) -> None:
         self.as_user(
             self.mentor_id,
             lambda s, u: mentorships.decide(
-                s, u, self.mentorship_id, lifecycle.Fact.ACCEPT, now=self.clock.now
+                s, u, self.mentorship_id, lifecycle.Fact.ACCEPT, now=self.clock.now, message=message
             ),
         )
 

@@ -55,6 +55,24 @@ def test_request_tells_the_mentor_and_counts_for_the_mentee(pair: Pair, inbox: I
     assert f'href="{BASE_URL}/portal/mentorships/{pair.mentorship_id}"' in html.get_content()
 
 
+def test_the_mentors_words_on_accepting_reach_the_mentee(pair: Pair, inbox: Inbox) -> None:
+    pair.request()
+    pair.accept("Happy to! Let us start with your CV.")
+    pair.deliver()
+
+    with Session(pair.engine) as session:
+        notice = session.scalars(select(Notification).where(Notification.user_id == pair.mentee_id)).one()
+    assert (notice.kind, notice.params["message"]) == (
+        "request_accepted",
+        "Happy to! Let us start with your CV.",
+    )
+    (mail,) = inbox.to("mia@example.org")
+    for part in ("plain", "html"):
+        body = mail.get_body(preferencelist=(part,))
+        assert body is not None
+        assert "Let us start with your CV." in body.get_content(), part
+
+
 def test_decisions_reach_the_other_side(pair: Pair, inbox: Inbox) -> None:
     pair.request()
     pair.accept()

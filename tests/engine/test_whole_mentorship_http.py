@@ -161,7 +161,7 @@ def test_request_to_downloaded_certificate(
         )
     )
     ok(api.post(f"/api/mentorships/{mid}/agreement/submit", headers=mentee.auth))
-    ok(api.post(f"/api/mentorships/{mid}/agreement/approve", headers=mentor.auth, json={"version": 1}))
+    ok(api.post(f"/api/mentorships/{mid}/agreement/approve", headers=mentor.auth, json={"number": 1}))
     wait_for_stage(api, mentee, mid, "active")  # moved by the engine, not the request
 
     hold_meeting(api, clock, mentee, mentor, mid, is_final=True, topics=["leadership"])

@@ -96,6 +96,7 @@ def test_every_participants_page_passes_axe_on_a_phone(
         "/portal/certificates",
         "/portal/account",
         "/portal/profile",
+        "/portal/notifications",
     ):
         found += check(phone_page, f"{live_url}{path}")
     assert found == [], "\n".join(found)

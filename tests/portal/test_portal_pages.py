@@ -73,7 +73,7 @@ def test_a_refused_action_shows_the_reason_and_changes_nothing(
     page.get_by_label("End of period").fill("2026-03-01")
     page.get_by_label("How often you are in touch").fill("monthly")
     assert posted(page, page.get_by_role("button", name="Save draft").click) == 422
-    expect(page.get_by_role("alert")).to_have_text("Please check: End of period.")
+    expect(page.get_by_role("alert")).to_have_text("The end of the period must not be before its start.")
     expect(page.get_by_label("How often you are in touch")).to_have_value("monthly")
     assert count(db, AgreementVersion) == 0
     assert woken == []

@@ -375,7 +375,7 @@ def test_many_lifecycles_complete_exactly_once_while_workers_die(cluster: Cluste
         ok(api.post(f"/api/mentorships/{p.mentorship_id}/agreement/submit", headers=p.mentee))
         ok(
             api.post(
-                f"/api/mentorships/{p.mentorship_id}/agreement/approve", headers=p.mentor, json={"version": 1}
+                f"/api/mentorships/{p.mentorship_id}/agreement/approve", headers=p.mentor, json={"number": 1}
             )
         )
 
