@@ -1,0 +1,121 @@
+"""Calendar invites by mail, caught by a real SMTP server and read as a calendar app would:
+an invite when the meeting is confirmed, an update when it moves, a cancellation when it is
+called off; one UID, a SEQUENCE that counts up, each in the recipient's language and zone."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.message import EmailMessage
+
+from icalendar import Calendar
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Notification
+from services import meetings
+from services.meetings import MeetingMove
+from tests.consequences.support import BASE_URL, Inbox, Pair
+
+
+def invite_in(inbox: Inbox, address: str, kind: str) -> tuple[EmailMessage, Calendar]:
+    """The one ``kind`` mail to ``address`` and its ``.ics`` attachment, parsed."""
+    (mail,) = [m for m in inbox.to(address) if m["X-Mentorflow-Kind"] == kind]
+    (part,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_filename() == "invite.ics"
+    calendar = Calendar.from_ical(part.get_content())
+    assert part.get_param("method") == str(calendar["method"])
+    return mail, calendar
+
+
+def event_of(calendar: Calendar) -> dict[str, str]:
+    (event,) = calendar.walk("VEVENT")
+    for required in ("uid", "dtstamp", "dtstart", "dtend", "sequence", "organizer", "attendee"):
+        assert required in event, required
+    return {key.lower(): event[key] for key in event}
+
+
+def test_confirm_move_and_cancel_send_one_calendar_event_updated_and_then_removed(
+    pair: Pair, inbox: Inbox
+) -> None:
+    pair.request()
+    pair.accept()
+    meeting_id = pair.propose()
+    pair.confirm(meeting_id)
+    pair.deliver()
+
+    # Mia (English, London) gets the invite with the confirmation
+    mail, calendar = invite_in(inbox, "mia@example.org", "meeting_confirmed")
+    assert str(calendar["method"]) == "REQUEST"
+    assert str(calendar["version"]) == "2.0"
+    assert "prodid" in calendar
+    invite = event_of(calendar)
+    assert str(invite["status"]) == "CONFIRMED"
+    assert str(invite["summary"]) == "Get-to-know-you meeting: Mia Mentee & Max Mentor"
+    assert invite["dtstart"].params["TZID"] == "Europe/London"
+    assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/London"]
+    assert "When: Monday, March 9, 2026, 9:00" in str(invite["description"])
+    assert {str(a).removeprefix("mailto:") for a in invite["attendee"]} == {
+        "mia@example.org",
+        "max@example.org",
+    }
+    assert str(invite["organizer"]) == "mailto:program@example.org"
+    assert str(invite["url"]) == f"{BASE_URL}/portal/meetings/{meeting_id}"
+    text = mail.get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "calendar invite is attached" in text.get_content()
+
+    # Mia moves it a day later: Max (German, Berlin) gets the update, to confirm again
+    later = pair.clock.now + timedelta(days=8)
+    pair.as_user(
+        pair.mentee_id,
+        lambda s, u: meetings.reschedule(s, u, meeting_id, MeetingMove(starts_at=later), now=pair.clock.now),
+    )
+    pair.deliver()
+    mail, calendar = invite_in(inbox, "max@example.org", "meeting_rescheduled")
+    assert str(mail["Subject"]) == "Mia Mentee hat ein Treffen verschoben"
+    update = event_of(calendar)
+    assert (str(calendar["method"]), str(update["status"])) == ("REQUEST", "TENTATIVE")
+    assert str(update["uid"]) == str(invite["uid"])
+    assert update["sequence"] > invite["sequence"]
+    assert update["dtstart"].dt == later
+    assert update["dtstart"].params["TZID"] == "Europe/Berlin"
+    assert str(update["summary"]).startswith("Kennenlerntreffen:")
+    assert "Wann: Dienstag, 10. März 2026" in str(update["description"])
+
+    # Max confirms the new time; then he calls it off: Mia's calendar loses it
+    pair.confirm(meeting_id)
+    pair.as_user(
+        pair.mentor_id,
+        lambda s, u: meetings.cancel(s, u, meeting_id, reason="Ill", now=pair.clock.now),
+    )
+    pair.deliver()
+    confirmed_again = [m for m in inbox.to("mia@") if m["X-Mentorflow-Kind"] == "meeting_confirmed"]
+    assert len(confirmed_again) == 2
+    _, calendar = invite_in(inbox, "mia@example.org", "meeting_cancelled")
+    cancel = event_of(calendar)
+    assert (str(calendar["method"]), str(cancel["status"])) == ("CANCEL", "CANCELLED")
+    assert str(cancel["uid"]) == str(invite["uid"])
+    assert cancel["sequence"] > update["sequence"]
+    # mails about other things carry no calendar
+    request = inbox.to("max@example.org")[0]
+    assert request["X-Mentorflow-Kind"] == "request_received"
+    assert list(request.iter_attachments()) == []
+
+
+def test_the_other_side_hears_when_one_side_answers_for_attendance(pair: Pair, inbox: Inbox) -> None:
+    pair.request()
+    pair.accept()
+    meeting_id = pair.propose()
+    pair.confirm(meeting_id)
+    pair.clock.advance(days=7, hours=2)
+    pair.attend(meeting_id, pair.mentee_id)
+    pair.deliver()
+
+    with Session(pair.engine) as session:
+        news = session.scalars(
+            select(Notification).where(Notification.user_id == pair.mentor_id).order_by(Notification.id)
+        ).all()
+    assert [n.kind for n in news][-1] == "attendance_confirmed"
+    assert news[-1].params["other_name"] == "Mia Mentee"
+    assert news[-1].params["path"] == f"/portal/meetings/{meeting_id}"
+    assert "attendance_confirmed" not in inbox.kinds()  # a notification, not a mail
