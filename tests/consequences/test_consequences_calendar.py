@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.message import EmailMessage
 
-from icalendar import Calendar
+from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -17,21 +17,19 @@ from services.meetings import MeetingMove
 from tests.consequences.support import BASE_URL, Inbox, Pair
 
 
-def invite_in(inbox: Inbox, address: str, kind: str) -> tuple[EmailMessage, Calendar]:
-    """The one ``kind`` mail to ``address`` and its ``.ics`` attachment, parsed."""
+def invite_in(inbox: Inbox, address: str, kind: str) -> tuple[EmailMessage, Calendar, Event]:
+    """The one ``kind`` mail to ``address``, its ``.ics`` attachment parsed, and its event
+    (with what RFC 5545 and iTIP require of it)."""
     (mail,) = [m for m in inbox.to(address) if m["X-Mentorflow-Kind"] == kind]
     (part,) = [p for p in mail.iter_attachments() if p.get_content_type() == "text/calendar"]
     assert part.get_filename() == "invite.ics"
     calendar = Calendar.from_ical(part.get_content())
-    assert part.get_param("method") == str(calendar["method"])
-    return mail, calendar
-
-
-def event_of(calendar: Calendar) -> dict[str, str]:
-    (event,) = calendar.walk("VEVENT")
+    assert part.get_param("method") == calendar.method
+    assert (calendar.prodid, calendar["version"]) == ("-//mentorflow//meetings//EN", "2.0")
+    (event,) = calendar.events
     for required in ("uid", "dtstamp", "dtstart", "dtend", "sequence", "organizer", "attendee"):
         assert required in event, required
-    return {key.lower(): event[key] for key in event}
+    return mail, calendar, event
 
 
 def test_confirm_move_and_cancel_send_one_calendar_event_updated_and_then_removed(
@@ -44,22 +42,15 @@ def test_confirm_move_and_cancel_send_one_calendar_event_updated_and_then_remove
     pair.deliver()
 
     # Mia (English, London) gets the invite with the confirmation
-    mail, calendar = invite_in(inbox, "mia@example.org", "meeting_confirmed")
-    assert str(calendar["method"]) == "REQUEST"
-    assert str(calendar["version"]) == "2.0"
-    assert "prodid" in calendar
-    invite = event_of(calendar)
-    assert str(invite["status"]) == "CONFIRMED"
-    assert str(invite["summary"]) == "Get-to-know-you meeting: Mia Mentee & Max Mentor"
+    mail, calendar, invite = invite_in(inbox, "mia@example.org", "meeting_confirmed")
+    assert (calendar.method, invite.status) == ("REQUEST", "CONFIRMED")
+    assert invite.summary == "Get-to-know-you meeting: Mia Mentee & Max Mentor"
     assert invite["dtstart"].params["TZID"] == "Europe/London"
-    assert [tz["tzid"] for tz in calendar.walk("VTIMEZONE")] == ["Europe/London"]
-    assert "When: Monday, March 9, 2026, 9:00" in str(invite["description"])
-    assert {str(a).removeprefix("mailto:") for a in invite["attendee"]} == {
-        "mia@example.org",
-        "max@example.org",
-    }
-    assert str(invite["organizer"]) == "mailto:program@example.org"
-    assert str(invite["url"]) == f"{BASE_URL}/portal/meetings/{meeting_id}"
+    assert [tz.tz_name for tz in calendar.timezones] == ["Europe/London"]
+    assert "When: Monday, March 9, 2026, 9:00" in invite.description
+    assert {str(a) for a in invite.attendees} == {"mailto:mia@example.org", "mailto:max@example.org"}
+    assert str(invite.organizer) == "mailto:program@example.org"
+    assert invite.url == f"{BASE_URL}/portal/meetings/{meeting_id}"
     text = mail.get_body(preferencelist=("plain",))
     assert text is not None
     assert "calendar invite is attached" in text.get_content()
@@ -71,16 +62,15 @@ def test_confirm_move_and_cancel_send_one_calendar_event_updated_and_then_remove
         lambda s, u: meetings.reschedule(s, u, meeting_id, MeetingMove(starts_at=later), now=pair.clock.now),
     )
     pair.deliver()
-    mail, calendar = invite_in(inbox, "max@example.org", "meeting_rescheduled")
+    mail, calendar, update = invite_in(inbox, "max@example.org", "meeting_rescheduled")
     assert str(mail["Subject"]) == "Mia Mentee hat ein Treffen verschoben"
-    update = event_of(calendar)
-    assert (str(calendar["method"]), str(update["status"])) == ("REQUEST", "TENTATIVE")
-    assert str(update["uid"]) == str(invite["uid"])
-    assert update["sequence"] > invite["sequence"]
-    assert update["dtstart"].dt == later
+    assert (calendar.method, update.status) == ("REQUEST", "TENTATIVE")
+    assert update.uid == invite.uid
+    assert update.sequence > invite.sequence
+    assert update.start == later
     assert update["dtstart"].params["TZID"] == "Europe/Berlin"
-    assert str(update["summary"]).startswith("Kennenlerntreffen:")
-    assert "Wann: Dienstag, 10. März 2026" in str(update["description"])
+    assert update.summary.startswith("Kennenlerntreffen:")
+    assert "Wann: Dienstag, 10. März 2026" in update.description
 
     # Max confirms the new time; then he calls it off: Mia's calendar loses it
     pair.confirm(meeting_id)
@@ -89,13 +79,12 @@ def test_confirm_move_and_cancel_send_one_calendar_event_updated_and_then_remove
         lambda s, u: meetings.cancel(s, u, meeting_id, reason="Ill", now=pair.clock.now),
     )
     pair.deliver()
-    confirmed_again = [m for m in inbox.to("mia@") if m["X-Mentorflow-Kind"] == "meeting_confirmed"]
-    assert len(confirmed_again) == 2
-    _, calendar = invite_in(inbox, "mia@example.org", "meeting_cancelled")
-    cancel = event_of(calendar)
-    assert (str(calendar["method"]), str(cancel["status"])) == ("CANCEL", "CANCELLED")
-    assert str(cancel["uid"]) == str(invite["uid"])
-    assert cancel["sequence"] > update["sequence"]
+    confirmed = [m for m in inbox.to("mia@") if m["X-Mentorflow-Kind"] == "meeting_confirmed"]
+    assert len(confirmed) == 2
+    _, calendar, cancel = invite_in(inbox, "mia@example.org", "meeting_cancelled")
+    assert (calendar.method, cancel.status) == ("CANCEL", "CANCELLED")
+    assert cancel.uid == invite.uid
+    assert cancel.sequence > update.sequence
     # mails about other things carry no calendar
     request = inbox.to("max@example.org")[0]
     assert request["X-Mentorflow-Kind"] == "request_received"
@@ -115,7 +104,7 @@ def test_the_other_side_hears_when_one_side_answers_for_attendance(pair: Pair, i
         news = session.scalars(
             select(Notification).where(Notification.user_id == pair.mentor_id).order_by(Notification.id)
         ).all()
-    assert [n.kind for n in news][-1] == "attendance_confirmed"
+    assert news[-1].kind == "attendance_confirmed"
     assert news[-1].params["other_name"] == "Mia Mentee"
     assert news[-1].params["path"] == f"/portal/meetings/{meeting_id}"
     assert "attendance_confirmed" not in inbox.kinds()  # a notification, not a mail
