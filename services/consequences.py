@@ -35,6 +35,7 @@ from models import (
     Notification,
     Stage,
 )
+from services.events import events_of
 from services.feedback_links import feedback_path
 from services.outbox import email_exists
 
@@ -269,6 +270,22 @@ def _meeting_news(kind: str, *, invite: bool = False) -> Callable[[_Decision], N
     return rule
 
 
+def _meeting_declined(d: _Decision) -> None:
+    """A declined meeting leaves the mentee's calendar if it was ever there: confirmed once,
+    then moved by the mentee and declined at its new time."""
+    meeting_id = d.payload["meeting_id"]
+    invited = any(
+        e.type == "meeting.confirmed" and e.payload.get("meeting_id") == meeting_id
+        for e in events_of(d.session, d.mentorship.id)
+        if e.seq < d.event.seq
+    )
+    reason = d.payload.get("reason") or ""
+    for user_id in d.others():
+        d.notify(
+            user_id, "meeting_declined", invite=invited, reason=reason, invited=invited, **d.meeting_params()
+        )
+
+
 def _meeting_rescheduled(d: _Decision) -> None:
     previous = d.payload.get("previous_starts_at") or ""
     for user_id in d.others():
@@ -351,7 +368,7 @@ RULES: dict[str, Callable[[_Decision], None]] = {
     "meeting.proposed": _meeting_proposed,
     "meeting.confirmed": _meeting_news("meeting_confirmed", invite=True),
     "meeting.rescheduled": _meeting_rescheduled,
-    "meeting.declined": _meeting_news("meeting_declined"),
+    "meeting.declined": _meeting_declined,
     "meeting.cancelled": _meeting_news("meeting_cancelled", invite=True),
     "meeting.attendance": _attendance,
     "meeting.held": _meeting_held,

@@ -91,6 +91,41 @@ def test_confirm_move_and_cancel_send_one_calendar_event_updated_and_then_remove
     assert list(request.iter_attachments()) == []
 
 
+def test_a_declined_move_leaves_the_calendar_it_was_in_and_no_other(pair: Pair, inbox: Inbox) -> None:
+    pair.request()
+    pair.accept()
+    never_confirmed = pair.propose()
+    moved = pair.propose(timedelta(days=9))
+    pair.confirm(moved)
+    later = pair.clock.now + timedelta(days=10)
+    pair.as_user(
+        pair.mentee_id,
+        lambda s, u: meetings.reschedule(s, u, moved, MeetingMove(starts_at=later), now=pair.clock.now),
+    )
+    for meeting_id in (never_confirmed, moved):
+        pair.as_user(
+            pair.mentor_id,
+            lambda s, u, m=meeting_id: meetings.decline(s, u, m, reason="Away", now=pair.clock.now),  # type: ignore[misc]
+        )
+    pair.deliver()
+
+    mails = [m for m in inbox.to("mia@example.org") if m["X-Mentorflow-Kind"] == "meeting_declined"]
+    with_file = [m for m in mails if list(m.iter_attachments())]
+    assert len(mails) == 2
+    assert len(with_file) == 1
+    text = with_file[0].get_body(preferencelist=("plain",))
+    assert text is not None
+    assert "removes it from your calendar" in text.get_content()
+    (part,) = list(with_file[0].iter_attachments())
+    calendar = Calendar.from_ical(part.get_content())
+    (event,) = calendar.events
+    assert (calendar.method, event.status, event.uid) == (
+        "CANCEL",
+        "CANCELLED",
+        f"meeting-{moved}@mentoring.example.org",
+    )
+
+
 def test_the_other_side_hears_when_one_side_answers_for_attendance(pair: Pair, inbox: Inbox) -> None:
     pair.request()
     pair.accept()
