@@ -1,5 +1,6 @@
 """Moving a meeting in the portal, walked by both sides in two browsers: the mentee moves a
-confirmed meeting, the mentor sees the new time waiting for them and confirms it."""
+confirmed meeting, the mentor (in German, on a phone) sees the new time waiting for them and
+confirms it."""
 
 from __future__ import annotations
 
@@ -48,13 +49,17 @@ def test_the_mentee_moves_a_meeting_and_the_mentor_confirms_the_new_time(
     expect(mentee.get_by_role("heading", level=1)).to_contain_text("Proposed")
     expect(mentee.get_by_text("Café Mitte")).to_be_visible()
 
-    mentor = open_page()
+    mentor = open_page("de-DE")  # Mira reads German, on a phone
+    mentor.set_viewport_size({"width": 390, "height": 844})
     sign_in(mentor, mira)
     mentor.goto(url)
     expect(mentor.locator("dl.facts")).to_contain_text("15:30")
-    mentor.get_by_role("button", name="Confirm meeting").click()
-    expect(mentor.get_by_role("status")).to_have_text("You confirmed the meeting.")
-    expect(mentor.get_by_role("heading", level=1)).to_contain_text("Confirmed")
+    mentor.get_by_text("Dieses Treffen verschieben").click()
+    expect(mentor.get_by_text("Die neue Zeit und der neue Ort gelten als bestätigt")).to_be_visible()
+    assert mentor.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    mentor.get_by_role("button", name="Treffen bestätigen").click()
+    expect(mentor.get_by_role("status")).to_have_text("Sie haben das Treffen bestätigt.")
+    expect(mentor.get_by_role("heading", level=1)).to_contain_text("Bestätigt")
 
     with Session(db) as s:
         moved = s.get_one(Meeting, meeting_id)
