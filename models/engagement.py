@@ -52,6 +52,7 @@ class OutgoingEmail(Base):
     subject: Mapped[str] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
+    calendar: Mapped[str | None] = mapped_column(Text)  # an .ics to attach (invite, update, cancel)
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(default=0)

@@ -35,6 +35,7 @@ from models import (
     Notification,
     Stage,
 )
+from services.events import events_of
 from services.feedback_links import feedback_path
 from services.outbox import email_exists
 
@@ -69,6 +70,7 @@ class MailSpec:
     kind: str
     dedupe_key: str
     params: dict[str, Any]
+    invite: bool = False  # attach the meeting's calendar file (``params["meeting_id"]``)
 
 
 @dataclass
@@ -124,6 +126,7 @@ def add_notice(
     params: dict[str, Any],
     notify: bool = True,
     mail: bool = True,
+    invite: bool = False,
 ) -> None:
     """Tell ``user_id`` about ``thing`` (a stable key such as ``event:42``): in-app and/or mail.
 
@@ -135,7 +138,7 @@ def add_notice(
         out.notifications.append(NotificationSpec(user_id, mentorship.id, kind, key, params))
     if mail:
         key = f"{thing}:{user_id}:{kind}"
-        out.mails.append(MailSpec(user_id, mentorship.id, kind, key, params))
+        out.mails.append(MailSpec(user_id, mentorship.id, kind, key, params, invite=invite))
 
 
 # --- deciding -----------------------------------------------------------------------------------
@@ -164,10 +167,15 @@ class _Decision:
             return self.both
         return (self.mentorship.other_side(actor),)
 
-    def notify(self, user_id: int, kind: str, *, mail: bool = True, **params: Any) -> None:
-        """An in-app notification and (by default) the same news by mail."""
+    def notify(
+        self, user_id: int, kind: str, *, mail: bool = True, invite: bool = False, **params: Any
+    ) -> None:
+        """An in-app notification and (by default) the same news by mail, with the meeting's
+        calendar file attached if ``invite``."""
         thing = f"event:{self.event.id}"
-        add_notice(self.out, self.mentorship, user_id, kind, thing=thing, params=params, mail=mail)
+        add_notice(
+            self.out, self.mentorship, user_id, kind, thing=thing, params=params, mail=mail, invite=invite
+        )
 
     def mail(self, user_id: int, kind: str, **params: Any) -> None:
         thing = f"event:{self.event.id}"
@@ -250,13 +258,47 @@ def _agreement_rejected(d: _Decision) -> None:
         )
 
 
-def _meeting_news(kind: str) -> Callable[[_Decision], None]:
+def _meeting_news(kind: str, *, invite: bool = False) -> Callable[[_Decision], None]:
+    """Tell the other side; ``invite``: the mail carries the calendar file (confirmed, moved,
+    cancelled: the meeting's entry in their calendar is added, updated or removed)."""
+
     def rule(d: _Decision) -> None:
         reason = d.payload.get("reason") or ""
         for user_id in d.others():
-            d.notify(user_id, kind, reason=reason, **d.meeting_params())
+            d.notify(user_id, kind, invite=invite, reason=reason, **d.meeting_params())
 
     return rule
+
+
+def _meeting_declined(d: _Decision) -> None:
+    """A declined meeting leaves the mentee's calendar if it was ever there: confirmed once,
+    then moved by the mentee and declined at its new time."""
+    meeting_id = d.payload["meeting_id"]
+    invited = any(
+        e.type == "meeting.confirmed" and e.payload.get("meeting_id") == meeting_id
+        for e in events_of(d.session, d.mentorship.id)
+        if e.seq < d.event.seq
+    )
+    reason = d.payload.get("reason") or ""
+    for user_id in d.others():
+        d.notify(
+            user_id, "meeting_declined", invite=invited, reason=reason, invited=invited, **d.meeting_params()
+        )
+
+
+def _meeting_rescheduled(d: _Decision) -> None:
+    previous = d.payload.get("previous_starts_at") or ""
+    for user_id in d.others():
+        d.notify(
+            user_id, "meeting_rescheduled", invite=True, previous_starts_at=previous, **d.meeting_params()
+        )
+
+
+def _attendance(d: _Decision) -> None:
+    """The other side hears that one side answered, in the portal (they may still have to)."""
+    kind = "attendance_confirmed" if d.payload.get("attended") else "attendance_denied"
+    for user_id in d.others():
+        d.notify(user_id, kind, mail=False, **d.meeting_params())
 
 
 def _meeting_proposed(d: _Decision) -> None:
@@ -324,15 +366,17 @@ RULES: dict[str, Callable[[_Decision], None]] = {
     "agreement.approved": _agreement_approved,
     "agreement.rejected": _agreement_rejected,
     "meeting.proposed": _meeting_proposed,
-    "meeting.confirmed": _meeting_news("meeting_confirmed"),
-    "meeting.declined": _meeting_news("meeting_declined"),
-    "meeting.cancelled": _meeting_news("meeting_cancelled"),
+    "meeting.confirmed": _meeting_news("meeting_confirmed", invite=True),
+    "meeting.rescheduled": _meeting_rescheduled,
+    "meeting.declined": _meeting_declined,
+    "meeting.cancelled": _meeting_news("meeting_cancelled", invite=True),
+    "meeting.attendance": _attendance,
     "meeting.held": _meeting_held,
     "feedback.given": _feedback_given,
     "stage.changed": _stage_changed,
     "certificate.issued": _certificate_issued,
 }
-"""Event types without a rule (draft saved, attendance, missed) have no consequence here."""
+"""Event types without a rule (draft saved, missed) have no consequence here."""
 
 
 def decide(session: Session, event: Event, *, secret_key: str) -> Consequences:

@@ -17,6 +17,7 @@ meeting.proposed         {meeting_id, starts_at, is_intro, is_final}
 meeting.confirmed        {meeting_id, starts_at}
 meeting.declined         {meeting_id, reason}
 meeting.cancelled        {meeting_id, reason}
+meeting.rescheduled      {meeting_id, starts_at, previous_starts_at, status}  (status after the move)
 meeting.attendance       {meeting_id, attended}
 meeting.held             {meeting_id, is_intro, is_final, held_count}
 meeting.missed           {meeting_id}

@@ -49,6 +49,7 @@ class Fact(StrEnum):
     PROPOSE_MEETING = _("propose a meeting")
     DECIDE_MEETING = _("confirm or decline a meeting")
     CANCEL_MEETING = _("cancel a meeting")
+    RESCHEDULE_MEETING = _("move a meeting")
     ATTENDANCE = _("confirm participation")
     FEEDBACK = _("give feedback")
 
@@ -107,6 +108,9 @@ POLICY: dict[Fact, Rule] = {
     Fact.PROPOSE_MEETING: Rule(Who.MENTEE, _WORKING),
     Fact.DECIDE_MEETING: Rule(Who.MENTOR, _WORKING),
     Fact.CANCEL_MEETING: Rule(Who.EITHER, _WORKING),
+    # A moved meeting waits for the mentor's confirmation again; the mentor's own move is that
+    # confirmation (``services.meetings.reschedule``).
+    Fact.RESCHEDULE_MEETING: Rule(Who.EITHER, _WORKING),
     Fact.ATTENDANCE: Rule(Who.EITHER, _WORKING | {Stage.CLOSING}),
     Fact.FEEDBACK: Rule(Who.EITHER, _WORKING | {Stage.CLOSING, Stage.COMPLETED}),
 }
@@ -115,6 +119,7 @@ POLICY: dict[Fact, Rule] = {
 MEETING_FROM: dict[Fact, frozenset[MeetingStatus]] = {
     Fact.DECIDE_MEETING: frozenset({MeetingStatus.PROPOSED}),
     Fact.CANCEL_MEETING: frozenset({MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED}),
+    Fact.RESCHEDULE_MEETING: frozenset({MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED}),
     Fact.ATTENDANCE: frozenset({MeetingStatus.CONFIRMED}),
 }
 

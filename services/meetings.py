@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from models import Attendance, Feedback, Meeting, MeetingStatus, Mentorship, User
 from services.access import check_version, meeting_to_act_on, mentorship_to_act_on
-from services.errors import Conflict
+from services.errors import Conflict, DomainError, Invalid
 from services.events import append_event
 from services.i18n import _
 from services.lifecycle import Fact, has_approved_agreement, require, require_meeting
@@ -219,6 +219,81 @@ def _call_off(
         payload={"meeting_id": meeting.id, "reason": reason},
     )
     return meeting
+
+
+@dataclass(frozen=True)
+class MeetingMove:
+    """A new time and/or place for a meeting; ``None`` keeps what the meeting has."""
+
+    starts_at: datetime | None = None
+    duration_minutes: int | None = None
+    mode: str | None = None
+    location: str | None = None
+
+
+def reschedule(
+    session: Session,
+    actor: User,
+    meeting_id: int,
+    move: MeetingMove,
+    *,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Meeting:
+    """Either side moves a meeting that has not started to a new time and/or place.
+
+    The mentor confirms meetings, so a moved meeting waits for the mentor again (``proposed``),
+    unless the mentor moved it: their move is their confirmation (``confirmed``); the mentee is
+    told, and may move it again or cancel it.
+    """
+    if move == MeetingMove():
+        raise Invalid(_("Give a new time, duration, way of meeting or place."), loc=("body",))
+    meeting, mentorship = _acting_on(session, actor, meeting_id, Fact.RESCHEDULE_MEETING, expected_version)
+    if meeting.starts_at <= now:
+        raise Conflict(_("This meeting has started; it can no longer be moved."))
+    starts_at = meeting.starts_at if move.starts_at is None else check_meeting_start(move.starts_at, now=now)
+    if starts_at <= now:
+        raise Conflict(_("A meeting must start in the future."))
+    after = (
+        starts_at,
+        meeting.duration_minutes if move.duration_minutes is None else move.duration_minutes,
+        meeting.mode if move.mode is None else move.mode,
+        meeting.location if move.location is None else move.location,
+    )
+    before = (meeting.starts_at, meeting.duration_minutes, meeting.mode, meeting.location)
+    if after == before:
+        raise Conflict(_("The meeting already has this time and place."))
+    meeting.starts_at, meeting.duration_minutes, meeting.mode, meeting.location = after
+    meeting.proposed_by_id = actor.id
+    by_mentor = mentorship.side_of(actor.id) == "mentor"
+    status = MeetingStatus.CONFIRMED if by_mentor else MeetingStatus.PROPOSED
+    meeting.status = status
+    meeting.decided_at = now if by_mentor else None
+    meeting.version += 1
+    append_event(
+        session,
+        mentorship,
+        "meeting.rescheduled",
+        actor_id=actor.id,
+        now=now,
+        payload={
+            "meeting_id": meeting.id,
+            "starts_at": starts_at.isoformat(),
+            "previous_starts_at": before[0].isoformat(),
+            "status": status.value,
+        },
+    )
+    return meeting
+
+
+def can_reschedule(meeting: Meeting, mentorship: Mentorship, user_id: int, *, now: datetime) -> bool:
+    """Whether ``user_id`` may move the meeting now (the portal offers the form on this)."""
+    try:
+        require(Fact.RESCHEDULE_MEETING, mentorship, user_id)
+        require_meeting(Fact.RESCHEDULE_MEETING, meeting)
+    except DomainError:
+        return False
+    return meeting.starts_at > now
 
 
 def _set_status(meeting: Meeting, status: MeetingStatus, *, now: datetime, reason: str | None = None) -> None:

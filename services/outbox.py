@@ -33,6 +33,7 @@ class NewEmail:
     subject: str
     body_text: str
     body_html: str
+    calendar: str | None = None  # an .ics to attach
 
 
 def email_exists(session: Session, dedupe_key: str) -> bool:
@@ -53,6 +54,7 @@ def enqueue_email(session: Session, email: NewEmail, *, now: datetime) -> bool:
         subject=email.subject,
         body_text=email.body_text,
         body_html=email.body_html,
+        calendar=email.calendar,
         created_at=now,
         attempts=0,
     )

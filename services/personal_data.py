@@ -186,6 +186,7 @@ def _pseudonymise_shared_record(session: Session, user: User, mentorship_ids: li
             _without(text, traces) for text in (mail.subject, mail.body_text, mail.body_html)
         )
         mail.recipient = _without(mail.recipient, traces)
+        mail.calendar = None  # names both participants, folded across lines: dropped whole
     notices = session.scalars(select(Notification).where(Notification.mentorship_id.in_(mentorship_ids)))
     earned = session.scalars(select(Achievement).where(Achievement.mentorship_id.in_(mentorship_ids)))
     for row in [*notices, *earned]:

@@ -27,7 +27,7 @@ def forget_mail_bodies(session: Session, *, sent_before: datetime) -> int:
             OutgoingEmail.sent_at < sent_before,
             OutgoingEmail.body_text != FORGOTTEN,
         )
-        .values(subject=FORGOTTEN, body_text=FORGOTTEN, body_html="")
+        .values(subject=FORGOTTEN, body_text=FORGOTTEN, body_html="", calendar=None)
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)

@@ -20,16 +20,18 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
+from icalendar import Calendar
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.exceptions import MissingContextError
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models import OutgoingEmail, User
+from models import Meeting, OutgoingEmail, User
 from models.db import session_scope
 from models.settings import Settings, get_settings
 from services import outbox
+from services.calendar import calendar_for
 from services.consequences import MailSpec
 from services.outbox import NewEmail
 from services.password_links import Purpose, password_link_mail
@@ -68,9 +70,21 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
             subject=rendered.subject,
             body_text=rendered.text,
             body_html=rendered.html,
+            calendar=_invite(session, spec, user, settings=settings, now=now),
         )
         added += outbox.enqueue_email(session, new, now=now)
     return added
+
+
+def _invite(session: Session, spec: MailSpec, user: User, *, settings: Settings, now: datetime) -> str | None:
+    """The meeting's calendar file for the mail's recipient, if the mail carries one."""
+    meeting = session.get(Meeting, spec.params.get("meeting_id")) if spec.invite else None
+    if meeting is None:
+        return None
+    ical = calendar_for(
+        session, meeting, user, organizer=settings.mail_from, base_url=settings.base_url, now=now
+    )
+    return None if ical is None else ical.decode()
 
 
 def enqueue_password_link(
@@ -143,7 +157,21 @@ def build_message(email: OutgoingEmail, mail_from: str) -> EmailMessage:
     message.set_content(email.body_text)
     if email.body_html:
         message.add_alternative(email.body_html, subtype="html")
+    if email.calendar:
+        _attach_calendar(message, email.calendar)
     return message
+
+
+def _attach_calendar(message: EmailMessage, ical: str) -> None:
+    """``invite.ics`` as ``text/calendar`` with the file's own METHOD, as calendar apps expect."""
+    method = str(Calendar.from_ical(ical).get("method", "REQUEST"))
+    message.add_attachment(
+        ical.encode(),
+        maintype="text",
+        subtype="calendar",
+        filename="invite.ics",
+        params={"method": method, "charset": "utf-8"},
+    )
 
 
 class DeliveryReport(NamedTuple):

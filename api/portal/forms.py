@@ -15,12 +15,19 @@ from starlette.datastructures import FormData
 
 from api.portal.reader import Reader
 from api.schemas.common import OptionalReason, Reason
-from api.schemas.mentorships import Acceptance, AgreementWrite, ContactMode, FeedbackCreate, MeetingCreate
+from api.schemas.mentorships import (
+    Acceptance,
+    AgreementWrite,
+    ContactMode,
+    FeedbackCreate,
+    MeetingCreate,
+    MeetingReschedule,
+)
 from models import AgreementVersion
 from services.agreements import AgreementTerms
 from services.errors import Invalid
 from services.i18n import _, translate
-from services.meetings import MeetingPlan
+from services.meetings import MeetingMove, MeetingPlan
 
 Model = TypeVar("Model", bound=BaseModel)
 PLAN_ROWS = 5  # content plan rows the agreement form offers (more if the version has more)
@@ -87,6 +94,19 @@ def meeting_plan(form: FormData, reader: Reader) -> MeetingPlan:
         "is_final": text(form, "is_final") == "yes",
     }
     return checked(MeetingCreate, data, reader.language).plan()
+
+
+def meeting_move(form: FormData, reader: Reader) -> MeetingMove:
+    """The "move this meeting" form: every field is sent, filled with the current values."""
+    data = {
+        "starts_at": reader.parse_input(text(form, "starts_at")),
+        "duration_minutes": text(form, "duration_minutes"),
+        "mode": text(form, "mode"),
+        "location": text(form, "location"),
+    }
+    if data["starts_at"] is None:
+        raise Invalid(_("Please check: {fields}."), fields=translate(FIELDS["starts_at"], reader.language))
+    return checked(MeetingReschedule, data, reader.language).move()
 
 
 def reason(form: FormData, language: str, *, required: bool) -> str:

@@ -1,5 +1,5 @@
-"""``/portal/meetings/{id}``: one meeting, its answers and its actions (confirm, decline, cancel,
-confirm participation, give feedback), and its ``.ics`` invite for the signed-in participant."""
+"""``/portal/meetings/{id}``: one meeting, its answers and its actions (confirm, decline, move,
+cancel, confirm participation, give feedback), and its ``.ics`` invite for the signed-in participant."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
 
-from api.calendar import meeting_invite
 from api.portal import forms
 from api.portal.mentorship import mentorship_page
 from api.portal.pages import Portal, PortalRoute, Posting, Reading
@@ -16,7 +16,8 @@ from api.portal.views import meeting_view
 from models import Meeting, Mentorship
 from services import catalogue, meetings
 from services.access import visible_meeting
-from services.errors import Conflict, NotFound
+from services.calendar import download
+from services.errors import NotFound
 from services.i18n import _
 
 router = APIRouter(route_class=PortalRoute)
@@ -46,6 +47,7 @@ def meeting_page(portal: Portal, meeting_id: int, *, error: str | None = None, s
         my_feedback=own[0] if own else None,
         can_rate=view.mine is True and not own,
         titles={t.slug: t.title for t in catalogue.topics(portal.session)},
+        sent=portal.form if error and portal.form is not None else FormData(),
     )
 
 
@@ -103,6 +105,15 @@ def cancel(meeting_id: int, portal: Posting) -> Response:
     return _act(portal, meeting_id, change, "cancelled")
 
 
+@router.post("/meetings/{meeting_id}/reschedule")
+def reschedule(meeting_id: int, portal: Posting) -> Response:
+    def change() -> Meeting:
+        move = forms.meeting_move(portal.fields, portal.reader)
+        return meetings.reschedule(portal.session, portal.user, meeting_id, move, now=portal.now)
+
+    return _act(portal, meeting_id, change, "rescheduled")
+
+
 @router.post("/meetings/{meeting_id}/attendance")
 def attendance(meeting_id: int, portal: Posting) -> Response:
     def change() -> Meeting:
@@ -140,9 +151,15 @@ def rate(meeting_id: int, portal: Posting) -> Response:
 def calendar(meeting_id: int, portal: Reading) -> Response:
     """The cookie twin of ``/api/meetings/{id}/calendar.ics``."""
     meeting, mentorship = _participant_meeting(portal, meeting_id)
-    if not meeting_view(meeting, mentorship, portal.user.id, portal.now).has_invite:
-        raise Conflict(_("Only a confirmed meeting has a calendar invite."))
-    body = meeting_invite(meeting, mentorship, base_url=portal.settings.base_url)
+    settings = portal.settings
+    body = download(
+        portal.session,
+        meeting,
+        portal.user,
+        organizer=settings.mail_from,
+        base_url=settings.base_url,
+        now=portal.now,
+    )
     return Response(
         body,
         media_type="text/calendar",

@@ -16,6 +16,7 @@ from models import Event, Meeting, MeetingStatus, Mentorship, User
 from services.errors import DomainError
 from services.i18n import _
 from services.lifecycle import Fact, require, require_meeting
+from services.meetings import can_reschedule
 from services.progress import WaitingFor
 
 LIVE = (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED)
@@ -59,6 +60,7 @@ class MeetingView:
     answers: tuple[Answer, Answer]  # the reader's first; for operators, mentee then mentor
     can_decide: bool
     can_cancel: bool
+    can_move: bool
     can_attend: bool
     has_invite: bool
 
@@ -78,6 +80,7 @@ def meeting_view(
         answers=_answers(meeting, mentorship, user_id),
         can_decide=_meeting_allows(Fact.DECIDE_MEETING, meeting, allowed) and meeting.starts_at > now,
         can_cancel=_meeting_allows(Fact.CANCEL_MEETING, meeting, allowed) and meeting.starts_at > now,
+        can_move=can_reschedule(meeting, mentorship, user_id, now=now),
         can_attend=mine is None
         and _meeting_allows(Fact.ATTENDANCE, meeting, allowed)
         and meeting.starts_at <= now,

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from api.calendar import meeting_invite
-from api.deps import CurrentUser, SessionDep, SettingsDep, WriteDep
+from api.deps import CurrentUser, Now, SessionDep, SettingsDep, WriteDep
 from api.problems import problems
 from api.schemas.common import OptionalReason
 from api.schemas.mentorships import (
@@ -14,11 +13,13 @@ from api.schemas.mentorships import (
     FeedbackRead,
     MeetingCreate,
     MeetingRead,
+    MeetingReschedule,
 )
-from models import Meeting, MeetingStatus
+from models import Meeting
 from services import meetings
 from services.access import visible_meeting
-from services.errors import Conflict, NotFound
+from services.calendar import download
+from services.errors import NotFound
 from services.i18n import _
 
 router = APIRouter(tags=["meetings"])
@@ -71,6 +72,18 @@ def cancel(meeting_id: int, body: OptionalReason, write: WriteDep) -> MeetingRea
     return _done(write, meeting_id, meeting)
 
 
+@router.post("/meetings/{meeting_id}/reschedule", responses=problems(403, 404, 409, 412, 422))
+def reschedule(meeting_id: int, body: MeetingReschedule, write: WriteDep) -> MeetingRead:
+    """Either side moves a meeting that has not started (proposed or confirmed) to a new time
+    and/or place; the fields sent change, the others stay. Moved by the mentee, it is
+    ``proposed`` again and waits for the mentor; moved by the mentor, it is ``confirmed``.
+    The other side is told, by mail with the updated calendar invite."""
+    meeting = meetings.reschedule(
+        write.session, write.user, meeting_id, body.move(), now=write.now, expected_version=write.if_match
+    )
+    return _done(write, meeting_id, meeting)
+
+
 @router.post("/meetings/{meeting_id}/attendance", responses=RULES)
 def attendance(meeting_id: int, body: AttendanceWrite, write: WriteDep) -> MeetingRead:
     """Say whether you took part, once the meeting has started. Both yes → the meeting is held."""
@@ -117,14 +130,16 @@ def get_meeting(meeting_id: int, session: SessionDep, user: CurrentUser) -> Meet
     },
     response_class=Response,
 )
-def calendar(meeting_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep) -> Response:
-    """An ``.ics`` invite for a confirmed meeting, for participants."""
+def calendar(
+    meeting_id: int, session: SessionDep, user: CurrentUser, settings: SettingsDep, now: Now
+) -> Response:
+    """The meeting's calendar file, for participants, in their language and time zone: an
+    invite (``METHOD:REQUEST``) for a confirmed or held meeting, a cancellation
+    (``METHOD:CANCEL``) for a cancelled or declined one; same ``UID``, ``SEQUENCE`` counting up."""
     meeting, mentorship = visible_meeting(session, meeting_id, user)
     if mentorship.side_of(user.id) is None:
         raise NotFound(_("No such meeting."))
-    if meeting.status not in (MeetingStatus.CONFIRMED, MeetingStatus.HELD):
-        raise Conflict(_("Only a confirmed meeting has a calendar invite."))
-    body = meeting_invite(meeting, mentorship, base_url=settings.base_url)
+    body = download(session, meeting, user, organizer=settings.mail_from, base_url=settings.base_url, now=now)
     return Response(
         body,
         media_type="text/calendar",

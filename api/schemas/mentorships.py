@@ -13,7 +13,7 @@ from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
 from services.agreement_changes import HistoryEntry
 from services.agreements import AgreementTerms
 from services.i18n import SOURCE_LANGUAGE, translate
-from services.meetings import MeetingPlan
+from services.meetings import MeetingMove, MeetingPlan
 from services.progress import Snapshot, WaitingFor, waiting_for
 
 
@@ -188,6 +188,23 @@ class MeetingCreate(Input):
             agenda=self.agenda,
             topics=tuple(self.topics),
             is_final=self.is_final,
+        )
+
+
+class MeetingReschedule(Input):
+    """A new time and/or place: the fields given change, the others stay as they are."""
+
+    starts_at: AwareDatetime | None = None
+    duration_minutes: int | None = Field(default=None, ge=10, le=480)
+    mode: MeetingMode | None = None
+    location: str | None = Field(default=None, max_length=500)
+
+    def move(self) -> MeetingMove:
+        return MeetingMove(
+            starts_at=self.starts_at,
+            duration_minutes=self.duration_minutes,
+            mode=None if self.mode is None else self.mode.value,
+            location=self.location,
         )
 
 

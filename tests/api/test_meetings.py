@@ -445,9 +445,17 @@ def test_calendar_invite_for_a_confirmed_meeting(client: TestClient, people: Peo
     r = client.get(url, headers=people.operator().auth)
     assert r.status_code in (403, 404)
     problem(r, r.status_code)
-    # a cancelled meeting has no invite any more
+    # a cancelled meeting's file removes it from calendars: same UID, a higher SEQUENCE
+    invite = Calendar.from_ical(client.get(url, headers=mentor.auth).content)
     flow.ok("POST", f"/api/meetings/{m['id']}/cancel", mentee, json={"reason": "ill"})
-    problem(client.get(url, headers=mentor.auth), 409)
+    r = client.get(url, headers=mentor.auth)
+    assert r.status_code == 200, r.text
+    cancel = Calendar.from_ical(r.content)
+    assert (invite.method, cancel.method) == ("REQUEST", "CANCEL")
+    (before,), (after,) = invite.events, cancel.events
+    assert after.uid == before.uid
+    assert after.sequence > before.sequence
+    assert (before.status, after.status) == ("CONFIRMED", "CANCELLED")
 
 
 def test_meeting_reads_for_participants_and_operators(client: TestClient, people: People, flow: Flow) -> None:

@@ -23,6 +23,7 @@ PARAMS: dict[str, Any] = {
     "first": False,
     "meeting_id": 3,
     "starts_at": "2026-07-01T12:30:00+00:00",
+    "previous_starts_at": "2026-06-30T12:30:00+00:00",
     "duration_minutes": 45,
     "mode": "in_person",
     "location": "Café Central",

@@ -130,7 +130,7 @@ def test_a_mentee_finds_a_mentor_who_accepts_and_confirms_the_first_meeting(
     invite = mentor.request.get(f"{live_url}/portal/meetings/{meeting.id}/calendar.ics")
     assert invite.status == 200
     assert invite.headers["content-type"].startswith("text/calendar")
-    assert "DTSTART:20260304T130000Z" in invite.text()
+    assert "DTSTART;TZID=Europe/Berlin:20260304T140000" in invite.text()  # in the reader's zone
     assert stored(db, Meeting)[0].status == "confirmed"
     assert woken == [m.id] * 4  # request, accept, propose, confirm
 

@@ -25,6 +25,7 @@ EXPECTED: dict[Fact, tuple[set[str], set[Stage]]] = {
     Fact.PROPOSE_MEETING: ({"mentee"}, {Stage.INTRO, Stage.ACTIVE}),
     Fact.DECIDE_MEETING: ({"mentor"}, {Stage.INTRO, Stage.ACTIVE}),
     Fact.CANCEL_MEETING: ({"mentee", "mentor"}, {Stage.INTRO, Stage.ACTIVE}),
+    Fact.RESCHEDULE_MEETING: ({"mentee", "mentor"}, {Stage.INTRO, Stage.ACTIVE}),
     Fact.ATTENDANCE: ({"mentee", "mentor"}, {Stage.INTRO, Stage.ACTIVE, Stage.CLOSING}),
     Fact.FEEDBACK: (
         {"mentee", "mentor"},
