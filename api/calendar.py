@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from icalendar import Calendar, Event, vCalAddress, vText
@@ -9,7 +10,10 @@ from icalendar import Calendar, Event, vCalAddress, vText
 from models import Meeting, Mentorship
 
 
-def meeting_invite(meeting: Meeting, mentorship: Mentorship, *, base_url: str) -> bytes:
+def meeting_invite(
+    meeting: Meeting, mentorship: Mentorship, *, base_url: str, topic_names: Sequence[str] = ()
+) -> bytes:
+    """``topic_names``: the meeting's topics as the reader reads them (never catalogue slugs)."""
     cal = Calendar()
     cal.add("prodid", "-//mentorflow//meetings//EN")
     cal.add("version", "2.0")
@@ -30,8 +34,8 @@ def meeting_invite(meeting: Meeting, mentorship: Mentorship, *, base_url: str) -
     )
     event.add("summary", f"{kind}: {mentorship.mentee.display_name} & {mentorship.mentor.display_name}")
     description = meeting.agenda
-    if meeting.topics:
-        description += "\n\nTopics: " + ", ".join(meeting.topics)
+    if topic_names:
+        description += "\n\nTopics: " + ", ".join(topic_names)
     event.add("description", description.strip())
     if meeting.location:
         event.add("location", meeting.location)

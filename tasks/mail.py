@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from prefect import get_run_logger, task
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from models import OutgoingEmail, User
 from models.db import session_scope
 from models.settings import Settings, get_settings
-from services import outbox
+from services import catalogue, outbox
 from services.consequences import MailSpec
 from services.outbox import NewEmail
 from services.password_links import Purpose, password_link_mail
@@ -57,7 +57,11 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
             continue
         recipient = Recipient(name=user.display_name, locale=user.locale, timezone=user.timezone)
         rendered = render_email(
-            spec.kind, spec.params, recipient=recipient, base_url=settings.base_url, program=program
+            spec.kind,
+            _with_topic_names(session, spec.params, user.locale),
+            recipient=recipient,
+            base_url=settings.base_url,
+            program=program,
         )
         new = NewEmail(
             dedupe_key=spec.dedupe_key,
@@ -71,6 +75,14 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
         )
         added += outbox.enqueue_email(session, new, now=now)
     return added
+
+
+def _with_topic_names(session: Session, params: dict[str, Any], language: str) -> dict[str, Any]:
+    """Catalogue topics by their title in the recipient's language (params hold slugs)."""
+    topics = params.get("topics")
+    if not isinstance(topics, list) or not topics:
+        return params
+    return {**params, "topics": catalogue.names(session, [str(t) for t in topics], language)}
 
 
 def enqueue_password_link(

@@ -97,7 +97,7 @@ def read_notification(notification_id: int, portal: Posting) -> Response:
 
 
 def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status: int = 200) -> Response:
-    topics = catalogue.topics(portal.session)
+    topics = catalogue.topics(portal.session, portal.reader.language)
     listing = users.mentor_directory(portal.session, topic=topic or None)
     return portal.page(
         "portal/mentors.html",

@@ -45,7 +45,7 @@ def meeting_page(portal: Portal, meeting_id: int, *, error: str | None = None, s
         other=m.mentor if m.mentee_id == portal.user.id else m.mentee,
         my_feedback=own[0] if own else None,
         can_rate=view.mine is True and not own,
-        titles={t.slug: t.title for t in catalogue.topics(portal.session)},
+        titles=catalogue.titles(portal.session, portal.reader.language),
     )
 
 
@@ -142,7 +142,8 @@ def calendar(meeting_id: int, portal: Reading) -> Response:
     meeting, mentorship = _participant_meeting(portal, meeting_id)
     if not meeting_view(meeting, mentorship, portal.user.id, portal.now).has_invite:
         raise Conflict(_("Only a confirmed meeting has a calendar invite."))
-    body = meeting_invite(meeting, mentorship, base_url=portal.settings.base_url)
+    names = catalogue.names(portal.session, meeting.topics, portal.reader.language)
+    body = meeting_invite(meeting, mentorship, base_url=portal.settings.base_url, topic_names=names)
     return Response(
         body,
         media_type="text/calendar",

@@ -16,7 +16,7 @@ from api.schemas.mentorships import (
     MeetingRead,
 )
 from models import Meeting, MeetingStatus
-from services import meetings
+from services import catalogue, meetings
 from services.access import visible_meeting
 from services.errors import Conflict, NotFound
 from services.i18n import _
@@ -124,7 +124,8 @@ def calendar(meeting_id: int, session: SessionDep, user: CurrentUser, settings: 
         raise NotFound(_("No such meeting."))
     if meeting.status not in (MeetingStatus.CONFIRMED, MeetingStatus.HELD):
         raise Conflict(_("Only a confirmed meeting has a calendar invite."))
-    body = meeting_invite(meeting, mentorship, base_url=settings.base_url)
+    names = catalogue.names(session, meeting.topics, user.locale)
+    body = meeting_invite(meeting, mentorship, base_url=settings.base_url, topic_names=names)
     return Response(
         body,
         media_type="text/calendar",

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, Now, Operator, SessionDep, SettingsDep, Throttle, WriteDep, client_address
+from api.i18n import Language
 from api.problems import problems
 from api.schemas.users import (
     AchievementRead,
@@ -27,6 +28,7 @@ from api.schemas.users import (
 )
 from models import User
 from services import catalogue, notices, people, personal_data, reports, users
+from services.access import visible_mentorship
 from services.errors import NotFound
 from services.i18n import _
 from tasks.mail import enqueue_password_link
@@ -163,14 +165,29 @@ def mentors(
     ]
 
 
-@router.get("/topics", responses=problems())
-def topics(session: SessionDep, _user: CurrentUser) -> list[TopicRead]:
-    """Suggested topics, each with questions a pair may discuss."""
+@router.get("/topics", responses=problems(404))
+def topics(
+    session: SessionDep,
+    user: CurrentUser,
+    language: Language,
+    mentorship_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> list[TopicRead]:
+    """Suggested topics, each with questions a pair may discuss, in the reader's language
+    (``Accept-Language``: English or German). With ``mentorship_id`` (one you take part in or
+    watch), the topics that fit that pair come first, each saying why in ``matches``."""
+    if mentorship_id is None:
+        found = catalogue.topics(session, language)
+    else:
+        found = catalogue.for_mentorship(session, visible_mentorship(session, mentorship_id, user), language)
     return [
         TopicRead(
-            slug=t.slug, title=t.title, description=t.description, questions=[q.text for q in t.questions]
+            slug=t.slug,
+            title=t.title,
+            description=t.description,
+            questions=[q.text for q in t.questions],
+            matches=list(t.matches),
         )
-        for t in catalogue.topics(session)
+        for t in found
     ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field
 
@@ -121,6 +121,10 @@ class TopicRead(Output):
     title: str
     description: str
     questions: list[str]
+    matches: list[Literal["mentee_topics", "mentor_topics", "mentee_goals", "mentor_offer"]] = Field(
+        default_factory=list,
+        description="With `mentorship_id`: why the topic fits that pair (empty: it does not).",
+    )
 
 
 class AchievementRead(Output):
