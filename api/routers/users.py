@@ -15,6 +15,7 @@ from api.i18n import Language
 from api.problems import problems
 from api.schemas.users import (
     AchievementRead,
+    AchievementSummaryRead,
     ErasureRequest,
     EventRead,
     Invitation,
@@ -27,7 +28,7 @@ from api.schemas.users import (
     UserRead,
 )
 from models import User
-from services import catalogue, notices, people, personal_data, reports, users
+from services import achievements, catalogue, notices, people, personal_data, reports, users
 from services.access import visible_mentorship
 from services.errors import NotFound
 from services.i18n import _
@@ -194,6 +195,13 @@ def topics(
 @router.get("/me/achievements", responses=problems())
 def my_achievements(session: SessionDep, user: CurrentUser) -> list[AchievementRead]:
     return [AchievementRead.model_validate(a) for a in notices.achievements_of(session, user.id)]
+
+
+@router.get("/me/achievements/summary", responses=problems())
+def my_achievement_summary(session: SessionDep, user: CurrentUser) -> AchievementSummaryRead:
+    """Your achievements grouped: every milestone (reached in how many mentorships) and how
+    often you did each activity."""
+    return AchievementSummaryRead.of(achievements.summary(session, user.id))
 
 
 @router.get("/me/activity", responses=problems())
