@@ -99,22 +99,25 @@ def topics(session: Session, language: str = SOURCE_LANGUAGE) -> list[Topic]:
 
 
 def titles(session: Session, language: str = SOURCE_LANGUAGE) -> dict[str, str]:
-    """Slug → title in ``language``."""
-    return {t.slug: t.title for t in topics(session, language)}
+    """Slug, and each title in any language of the catalogue → the title in ``language``
+    (for ``titles.get(stored, stored)`` in templates)."""
+    found: dict[str, str] = {}
+    for row in session.scalars(select(TopicRow)):
+        title = _topic(row, _language(language)).title
+        found.update(dict.fromkeys(_all_titles(row), title))
+        found[row.slug] = title
+    return found
 
 
 def name_of(session: Session, language: str = SOURCE_LANGUAGE) -> Callable[[str], str]:
     """How a stored topic reads in ``language``: a catalogue slug, or a catalogue title typed in
-    any language, by its title in ``language``; anything else as it was typed."""
-    found: dict[str, str] = {}
-    for row in session.scalars(select(TopicRow)):
-        title = _topic(row, _language(language)).title
-        found.update({t.strip().casefold(): title for t in _all_titles(row)})
-        found[row.slug] = title
+    any language (any case), by its title in ``language``; anything else as it was typed."""
+    exact = titles(session, language)
+    folded = {key.casefold(): title for key, title in exact.items()}
 
     def name(stored: str) -> str:
         key = stored.strip()
-        return found.get(key) or found.get(key.casefold()) or stored
+        return exact.get(key) or folded.get(key.casefold()) or stored
 
     return name
 

@@ -64,7 +64,7 @@ def agreement_page(
         refill=refill is not None,
         contact_modes=forms.CONTACT_MODES,
         topics=topics,
-        titles={t.slug: t.title for t in topics},
+        titles=catalogue.titles(portal.session, portal.reader.language),
         names={m.mentee_id: m.mentee.display_name, m.mentor_id: m.mentor.display_name},
     )
 

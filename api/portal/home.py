@@ -105,7 +105,7 @@ def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status
         error=error,
         topic=topic,
         topics=topics,
-        titles={t.slug: t.title for t in topics},
+        titles=catalogue.titles(portal.session, portal.reader.language),
         mentors=[entry for entry in listing if entry.user.id != portal.user.id],
         can_request=portal.user.has_role(Role.MENTEE),
         sent=portal.form if portal.form is not None else FormData(),

@@ -166,7 +166,7 @@ def test_no_page_or_mail_of_a_walked_mentorship_shows_a_topic_code(
             assert r.status_code == 200, (url, r.status_code)
             text = shown(r.text)
             assert not CODE.search(text), (who.name, url, CODE.search(text))
-    meeting_page = client.get(
-        f"/portal/meetings/{held['id']}", headers={"Cookie": f"{COOKIE}={pair.mentee.token}"}
-    )
-    assert "Gehaltsverhandlung" in shown(meeting_page.text)
+    german = {"Cookie": f"{COOKIE}={pair.mentee.token}"}  # the mentee reads German
+    assert "Gehaltsverhandlung" in shown(client.get(f"/portal/meetings/{held['id']}", headers=german).text)
+    agreement = client.get(f"/portal/mentorships/{pair.id}/agreement", headers=german)
+    assert "Unternehmensgründung" in shown(agreement.text)
