@@ -71,7 +71,7 @@ def calendar_for(
     if not has_calendar(meeting):
         return None
     mentorship = session.get_one(Mentorship, meeting.mentorship_id)
-    titles = {t.slug: t.title for t in catalogue.topics(session)}
+    titles = catalogue.titles(session, _language(reader.locale))
     return meeting_calendar(
         meeting,
         mentorship,

@@ -34,8 +34,8 @@ from models import (
     Meeting,
     MeetingStatus,
     Mentorship,
-    Topic,
 )
+from services import catalogue
 from services.errors import NotFound
 from services.i18n import _
 from services.program import program_of
@@ -87,7 +87,8 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
     What happened, not what was planned. Period: from the mentor's acceptance to the
     completion (while closing: the final meeting).
     Topics: those of the held meetings, in order, without duplicates; a topic the agreement
-    planned but no meeting had is not "covered". Catalogue slugs are shown by their title.
+    planned but no meeting had is not "covered". Catalogue topics are shown by their title in
+    the holder's language.
     """
     mentorship = session.get(Mentorship, mentorship_id)
     side = mentorship.side_of(user_id) if mentorship is not None else None
@@ -103,11 +104,11 @@ def certificate_facts(session: Session, mentorship_id: int, user_id: int) -> Cer
         .where(Meeting.mentorship_id == mentorship_id, Meeting.status == MeetingStatus.HELD)
         .order_by(Meeting.starts_at, Meeting.id)
     ).all()
-    titles = _topic_titles(session, [t for m in held for t in m.topics])
+    name = catalogue.name_of(session, holder.locale)
     meetings = tuple(
         HeldMeeting(
             held_on=m.starts_at.astimezone(zone).date(),
-            topics=_unique(titles.get(t.strip(), t) for t in m.topics),
+            topics=_unique(map(name, m.topics)),
         )
         for m in held
     )
@@ -234,14 +235,6 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
-
-
-def _topic_titles(session: Session, names: Iterable[str]) -> dict[str, str]:
-    slugs = {n.strip() for n in names if n.strip()}
-    if not slugs:
-        return {}
-    rows = session.execute(select(Topic.slug, Topic.title).where(Topic.slug.in_(slugs)))
-    return dict(rows.tuples().all())
 
 
 def _unique(names: Iterable[str]) -> tuple[str, ...]:

@@ -41,6 +41,22 @@ from services.outbox import email_exists
 
 FIVE_MEETINGS = 5
 
+#: Achievement kinds that mark a step a mentorship reached (once per mentorship), in the order
+#: a pair reaches them; every other kind records one activity.
+MILESTONES = ("first_meeting_held", "five_meetings_held", "agreement_kept_to_plan")
+#: The activity kinds in the order of the journey (for grouped views).
+ACTIVITIES = (
+    "request_sent",
+    "request_accepted",
+    "agreement_submitted",
+    "agreement_approved",
+    "meeting_proposed",
+    "meeting_held",
+    "feedback_given",
+    "mentorship_completed",
+    "certificate_issued",
+)
+
 
 @dataclass(frozen=True)
 class NotificationSpec:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, parseaddr
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from icalendar import Calendar
@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from models import Meeting, OutgoingEmail, User
 from models.db import session_scope
 from models.settings import Settings, get_settings
-from services import outbox
+from services import catalogue, outbox
 from services.calendar import calendar_for
 from services.consequences import MailSpec
 from services.outbox import NewEmail
@@ -59,7 +59,11 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
             continue
         recipient = Recipient(name=user.display_name, locale=user.locale, timezone=user.timezone)
         rendered = render_email(
-            spec.kind, spec.params, recipient=recipient, base_url=settings.base_url, program=program
+            spec.kind,
+            _with_topic_names(session, spec.params, user.locale),
+            recipient=recipient,
+            base_url=settings.base_url,
+            program=program,
         )
         new = NewEmail(
             dedupe_key=spec.dedupe_key,
@@ -85,6 +89,14 @@ def _invite(session: Session, spec: MailSpec, user: User, *, settings: Settings,
         session, meeting, user, organizer=settings.mail_from, base_url=settings.base_url, now=now
     )
     return None if ical is None else ical.decode()
+
+
+def _with_topic_names(session: Session, params: dict[str, Any], language: str) -> dict[str, Any]:
+    """Catalogue topics by their title in the recipient's language (params hold slugs)."""
+    topics = params.get("topics")
+    if not isinstance(topics, list) or not topics:
+        return params
+    return {**params, "topics": catalogue.names(session, [str(t) for t in topics], language)}
 
 
 def enqueue_password_link(

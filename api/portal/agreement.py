@@ -37,7 +37,7 @@ def agreement_page(
     today = portal.reader.local(portal.now).date()
     own_pending = state.pending if state.pending is not None and state.pending.author_id == user.id else None
     own_last = next((v for v in reversed(state.history) if v.author_id == user.id), None)  # e.g. rejected
-    topics = catalogue.topics(portal.session)
+    topics = catalogue.topics(portal.session, portal.reader.language)
     return portal.page(
         "portal/agreement.html",
         status=status,
@@ -59,7 +59,7 @@ def agreement_page(
         refill=refill is not None,
         contact_modes=forms.CONTACT_MODES,
         topics=topics,
-        titles={t.slug: t.title for t in topics},
+        titles=catalogue.titles(portal.session, portal.reader.language),
         names={m.mentee_id: m.mentee.display_name, m.mentor_id: m.mentor.display_name},
     )
 

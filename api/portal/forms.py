@@ -7,6 +7,7 @@ reader's language. Whether the fact is allowed is still the services' call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, TypeVar
 
@@ -24,6 +25,7 @@ from api.schemas.mentorships import (
     MeetingReschedule,
 )
 from models import AgreementVersion
+from services import catalogue
 from services.agreements import AgreementTerms
 from services.errors import Invalid
 from services.i18n import _, translate
@@ -82,15 +84,22 @@ def checked(model: type[Model], data: dict[str, Any], language: str) -> Model:
         raise Invalid(_("Please check: {fields}."), fields=fields) from None
 
 
-def meeting_plan(form: FormData, reader: Reader) -> MeetingPlan:
-    """``starts_at`` comes from a ``datetime-local`` input, read in the reader's time zone."""
+def ids(form: FormData, name: str) -> list[int]:
+    """The whole numbers among the values of ``name`` (checkbox ids); anything else is ignored."""
+    return [int(v) for v in texts(form, name) if v.isdigit() and len(v) < 10]
+
+
+def meeting_plan(form: FormData, reader: Reader, picked: Sequence[tuple[str, str]] = ()) -> MeetingPlan:
+    """``starts_at`` comes from a ``datetime-local`` input, read in the reader's time zone;
+    ``picked`` catalogue questions ``(topic slug, text)`` join the agenda and their topics."""
+    agenda, topics = catalogue.with_questions(text(form, "agenda"), texts(form, "topics"), picked)
     data = {
         "starts_at": reader.parse_input(text(form, "starts_at")),
         "duration_minutes": text(form, "duration_minutes"),
         "mode": text(form, "mode"),
         "location": text(form, "location"),
-        "agenda": text(form, "agenda"),
-        "topics": texts(form, "topics"),
+        "agenda": agenda,
+        "topics": topics,
         "is_final": text(form, "is_final") == "yes",
     }
     return checked(MeetingCreate, data, reader.language).plan()

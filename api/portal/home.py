@@ -53,7 +53,7 @@ def dashboard_page(portal: Portal, *, error: str | None = None, status: int = 20
 
 
 def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status: int = 200) -> Response:
-    topics = catalogue.topics(portal.session)
+    topics = catalogue.topics(portal.session, portal.reader.language)
     listing = users.mentor_directory(portal.session, topic=topic or None)
     return portal.page(
         "portal/mentors.html",
@@ -61,7 +61,7 @@ def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status
         error=error,
         topic=topic,
         topics=topics,
-        titles={t.slug: t.title for t in topics},
+        titles=catalogue.titles(portal.session, portal.reader.language),
         mentors=[entry for entry in listing if entry.user.id != portal.user.id],
         can_request=portal.user.has_role(Role.MENTEE),
         sent=portal.form if portal.form is not None else FormData(),

@@ -46,7 +46,7 @@ def meeting_page(portal: Portal, meeting_id: int, *, error: str | None = None, s
         other=m.mentor if m.mentee_id == portal.user.id else m.mentee,
         my_feedback=own[0] if own else None,
         can_rate=view.mine is True and not own,
-        titles={t.slug: t.title for t in catalogue.topics(portal.session)},
+        titles=catalogue.titles(portal.session, portal.reader.language),
         sent=portal.form if error and portal.form is not None else FormData(),
     )
 

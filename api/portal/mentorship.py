@@ -57,7 +57,7 @@ def mentorship_page(
         upcoming=upcoming,
         past=past,
         timeline=timeline(events.events_of(portal.session, m.id), m, user.id, portal.reader),
-        topics=catalogue.topics(portal.session),
+        topics=catalogue.for_mentorship(portal.session, m, portal.reader.language),
         proposal=meetings.next_proposal(portal.session, m.id),
         end_reasons=mentorships.END_REASONS,
         acceptance_length=ACCEPTANCE_MESSAGE_LENGTH,
@@ -127,7 +127,9 @@ def end(mentorship_id: int, portal: Posting) -> Response:
 @router.post("/mentorships/{mentorship_id}/meetings")
 def propose_meeting(mentorship_id: int, portal: Posting) -> Response:
     def propose() -> int:
-        plan = forms.meeting_plan(portal.fields, portal.reader)
+        language = portal.reader.language
+        picked = catalogue.picked_questions(portal.session, forms.ids(portal.fields, "questions"), language)
+        plan = forms.meeting_plan(portal.fields, portal.reader, picked)
         meetings.propose(portal.session, portal.user, mentorship_id, plan, now=portal.now)
         return mentorship_id
 

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, Posting, Reading
+from api.portal.texts import ACHIEVEMENT_GROUPS, OTHER_ACHIEVEMENT_GROUP, say
 from api.schemas.users import ProfileUpdate
 from models import Role
-from services import catalogue, users
+from services import achievements, catalogue, users
 
 router = APIRouter(route_class=PortalRoute)
 PAGE = "portal/profile.html"
@@ -25,16 +26,31 @@ def profile_page(portal: Reading) -> Response:
     return _page(portal)
 
 
+def _achievements(portal: Portal) -> dict[str, object]:
+    """The grouped achievements, each with its words in the reader's language."""
+    found = achievements.summary(portal.session, portal.user.id)
+
+    def words(kind: str) -> str:
+        return say(ACHIEVEMENT_GROUPS.get(kind, OTHER_ACHIEVEMENT_GROUP), portal.reader.language)
+
+    return {
+        "total": found.total,
+        "milestones": [(g, words(g.kind)) for g in found.milestones],
+        "activities": [(g, words(g.kind)) for g in found.activities],
+    }
+
+
 def _page(portal: Portal, *, error: str | None = None, status: int = 200) -> Response:
     return portal.page(
         PAGE,
         status=status,
         error=error,
         profile=portal.user.profile,
-        topics=catalogue.topics(portal.session),
+        topics=catalogue.topics(portal.session, portal.reader.language),
         zones=sorted(users.time_zones()),
         is_mentor=portal.user.has_role(Role.MENTOR),
         sent=portal.form if error else None,
+        earned=_achievements(portal),
     )
 
 

@@ -92,6 +92,23 @@ ACHIEVEMENTS = {
 }
 OTHER_ACHIEVEMENT = _("An achievement")
 
+#: The profile's grouped achievements: a label for a count of each kind.
+ACHIEVEMENT_GROUPS = {
+    "request_sent": _("Mentorship requests sent"),
+    "request_accepted": _("Mentees accepted"),
+    "agreement_submitted": _("Agreement versions submitted"),
+    "agreement_approved": _("Agreements approved"),
+    "meeting_proposed": _("Meetings proposed"),
+    "meeting_held": _("Meetings held"),
+    "feedback_given": _("Feedback given"),
+    "mentorship_completed": _("Mentorships completed"),
+    "certificate_issued": _("Certificates of participation"),
+    "first_meeting_held": _("First meeting held"),
+    "five_meetings_held": _("Five meetings held"),
+    "agreement_kept_to_plan": _("Kept to the agreed plan"),
+}
+OTHER_ACHIEVEMENT_GROUP = _("Other achievements")
+
 EVENTS = {
     "mentorship.requested": _("{actor} sent the request."),
     "mentorship.accepted": _("{actor} accepted the request."),

@@ -11,9 +11,11 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentUser, Now, Operator, SessionDep, SettingsDep, Throttle, WriteDep, client_address
+from api.i18n import Language
 from api.problems import problems
 from api.schemas.users import (
     AchievementRead,
+    AchievementSummaryRead,
     ErasureRequest,
     EventRead,
     Invitation,
@@ -26,7 +28,8 @@ from api.schemas.users import (
     UserRead,
 )
 from models import User
-from services import catalogue, notices, people, personal_data, reports, users
+from services import achievements, catalogue, notices, people, personal_data, reports, users
+from services.access import visible_mentorship
 from services.errors import NotFound
 from services.i18n import _
 from tasks.certificate_renderer import certificate_renderer
@@ -167,20 +170,42 @@ def mentors(
     ]
 
 
-@router.get("/topics", responses=problems())
-def topics(session: SessionDep, _user: CurrentUser) -> list[TopicRead]:
-    """Suggested topics, each with questions a pair may discuss."""
+@router.get("/topics", responses=problems(404))
+def topics(
+    session: SessionDep,
+    user: CurrentUser,
+    language: Language,
+    mentorship_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+) -> list[TopicRead]:
+    """Suggested topics, each with questions a pair may discuss, in the reader's language
+    (``Accept-Language``: English or German). With ``mentorship_id`` (one you take part in or
+    watch), the topics that fit that pair come first, each saying why in ``matches``."""
+    if mentorship_id is None:
+        found = catalogue.topics(session, language)
+    else:
+        found = catalogue.for_mentorship(session, visible_mentorship(session, mentorship_id, user), language)
     return [
         TopicRead(
-            slug=t.slug, title=t.title, description=t.description, questions=[q.text for q in t.questions]
+            slug=t.slug,
+            title=t.title,
+            description=t.description,
+            questions=[q.text for q in t.questions],
+            matches=list(t.matches),
         )
-        for t in catalogue.topics(session)
+        for t in found
     ]
 
 
 @router.get("/me/achievements", responses=problems())
 def my_achievements(session: SessionDep, user: CurrentUser) -> list[AchievementRead]:
     return [AchievementRead.model_validate(a) for a in notices.achievements_of(session, user.id)]
+
+
+@router.get("/me/achievements/summary", responses=problems())
+def my_achievement_summary(session: SessionDep, user: CurrentUser) -> AchievementSummaryRead:
+    """Your achievements grouped: every milestone (reached in how many mentorships) and how
+    often you did each activity."""
+    return AchievementSummaryRead.of(achievements.summary(session, user.id))
 
 
 @router.get("/me/activity", responses=problems())

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, EmailStr, Field
 
 from api.schemas.common import Input, Output, TopicName
 from models import Role, User
-from services import users
+from services import achievements, users
 
 Topics = list[str]
 
@@ -121,6 +121,10 @@ class TopicRead(Output):
     title: str
     description: str
     questions: list[str]
+    matches: list[Literal["mentee_topics", "mentor_topics", "mentee_goals", "mentor_offer"]] = Field(
+        default_factory=list,
+        description="With `mentorship_id`: why the topic fits that pair (empty: it does not).",
+    )
 
 
 class AchievementRead(Output):
@@ -129,6 +133,34 @@ class AchievementRead(Output):
     mentorship_id: int | None
     params: dict[str, Any]
     earned_at: datetime
+
+
+class AchievementGroupRead(Output):
+    kind: str
+    count: int = Field(description="How often earned; a milestone: in how many mentorships (0: not yet).")
+    first_earned_at: datetime | None
+    last_earned_at: datetime | None
+
+
+class AchievementSummaryRead(Output):
+    total: int
+    milestones: list[AchievementGroupRead] = Field(
+        description="Every milestone (first meeting, five meetings, agreement kept to plan), reached or not."
+    )
+    activities: list[AchievementGroupRead] = Field(description="Activity kinds done at least once.")
+
+    @classmethod
+    def of(cls, found: achievements.Summary) -> AchievementSummaryRead:
+        def group(g: achievements.Group) -> AchievementGroupRead:
+            return AchievementGroupRead(
+                kind=g.kind, count=g.count, first_earned_at=g.first_earned_at, last_earned_at=g.last_earned_at
+            )
+
+        return cls(
+            total=found.total,
+            milestones=[group(g) for g in found.milestones],
+            activities=[group(g) for g in found.activities],
+        )
 
 
 class NotificationRead(Output):

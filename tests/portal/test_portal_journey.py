@@ -105,7 +105,7 @@ def test_a_mentee_finds_a_mentor_who_accepts_and_confirms_the_first_meeting(
     mentee.get_by_label("How you meet").select_option("video")
     mentee.get_by_label("Place or link").fill("https://meet.example.org/tara-mira")
     mentee.get_by_label("Agenda").fill("Get to know each other; goals.")
-    mentee.get_by_label("Leadership").check()
+    mentee.get_by_label("Leadership", exact=True).check()  # not a question that names leadership
     mentee.get_by_role("button", name="Propose meeting").click()
     expect(mentee.get_by_role("status")).to_have_text("Your meeting proposal was sent.")
     card = mentee.locator("article.meeting")

@@ -183,16 +183,17 @@ def test_mentee_facts_state_names_period_meetings_and_topics(
         date(2026, 5, 8),
         date(2026, 8, 27),
     ]
-    assert facts.meetings[1].topics == ("Career orientation", "Job applications")
+    assert facts.meetings[1].topics == ("Berufliche Orientierung", "Bewerbungen")  # Anna reads German
     assert facts.meetings_held == 4
-    # what the held meetings covered, slugs shown by title, no duplicates; not "Leadership",
-    # which the agreement planned but no meeting had, nor what cancelled or missed ones would have
+    # what the held meetings covered, catalogue topics (slugs or typed titles) by their German
+    # title, no duplicates; not "Leadership", which the agreement planned but no meeting had, nor
+    # what cancelled or missed ones would have; what someone typed stays as typed
     assert facts.topics == (
         "Getting to know each other",
-        "Career orientation",
-        "Job applications",
-        "Networking",
-        "Salary negotiation",
+        "Berufliche Orientierung",
+        "Bewerbungen",
+        "Netzwerken",
+        "Gehaltsverhandlung",
     )
 
 
