@@ -24,6 +24,7 @@ from api.routers import (
     meetings,
     mentorships,
     people,
+    surveys,
     users,
 )
 from api.security import SecurityMiddleware
@@ -73,7 +74,7 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
-    for module in (auth, users, mentorships, agreements, meetings, certificates, admin, people):
+    for module in (auth, users, mentorships, surveys, agreements, meetings, certificates, admin, people):
         app.include_router(module.router, prefix="/api")
     app.include_router(certificates.public)
     app.include_router(feedback_form.router)

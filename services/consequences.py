@@ -99,6 +99,11 @@ def agreement_path(mentorship: Mentorship) -> str:
     return f"/portal/mentorships/{mentorship.id}/agreement"
 
 
+def survey_path(mentorship: Mentorship) -> str:
+    """Where the portal asks a participant the fit question or the closure survey."""
+    return f"/portal/mentorships/{mentorship.id}#survey"
+
+
 def meeting_params(meeting: Meeting) -> dict[str, Any]:
     return {
         "meeting_id": meeting.id,
@@ -279,6 +284,9 @@ def _meeting_held(d: _Decision) -> None:
         )
         d.notify(user_id, "feedback_request", mail=False, **meeting)
         d.mail(user_id, "feedback_request", **{**meeting, "path": link})
+    if d.payload.get("is_intro"):
+        for user_id in d.both:
+            d.notify(user_id, "fit_request", path=survey_path(d.mentorship))
     held = d.payload.get("held_count") or held_meetings(d.session, d.mentorship.id)
     for threshold, kind in ((1, "first_meeting_held"), (FIVE_MEETINGS, "five_meetings_held")):
         if held >= threshold:
@@ -291,6 +299,11 @@ def _feedback_given(d: _Decision) -> None:
         d.achieve(d.event.actor_id, "feedback_given", meeting_id=d.payload.get("meeting_id"))
 
 
+def _survey_answered(d: _Decision) -> None:
+    if d.event.actor_id is not None:
+        d.achieve(d.event.actor_id, "survey_answered", survey=d.payload.get("survey"))
+
+
 def _stage_changed(d: _Decision) -> None:
     if d.payload.get("to") != Stage.COMPLETED:
         return
@@ -298,6 +311,7 @@ def _stage_changed(d: _Decision) -> None:
     for user_id in d.both:
         d.achieve(user_id, "mentorship_completed")
         d.notify(user_id, "mentorship_completed", mail=False)
+        d.notify(user_id, "closure_survey_request", path=survey_path(d.mentorship))
         if kept:
             d.milestone(user_id, "agreement_kept_to_plan")
 
@@ -329,6 +343,7 @@ RULES: dict[str, Callable[[_Decision], None]] = {
     "meeting.cancelled": _meeting_news("meeting_cancelled"),
     "meeting.held": _meeting_held,
     "feedback.given": _feedback_given,
+    "survey.answered": _survey_answered,
     "stage.changed": _stage_changed,
     "certificate.issued": _certificate_issued,
 }
