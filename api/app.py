@@ -24,6 +24,7 @@ from api.routers import (
     meetings,
     mentorships,
     people,
+    survey_form,
     surveys,
     users,
 )
@@ -78,6 +79,7 @@ def create_app(
         app.include_router(module.router, prefix="/api")
     app.include_router(certificates.public)
     app.include_router(feedback_form.router)
+    app.include_router(survey_form.router)
     app.include_router(portal_router)
     app.include_router(health.router)
     install_docs(app)

@@ -5,6 +5,7 @@ only from three people on."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,10 +13,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import Event, Stage, SurveyAnswer
+from models.settings import Settings
 from services import consequences, lifecycle
 from services.access import load_mentorship
 from tests.api.helpers import Flow, Pair, invalid, problem
-from tests.support import Person
+from tests.support import Clock, Person
 
 SECRET = "only-mine-7f3a"
 
@@ -202,3 +204,42 @@ def test_survey_figures_appear_from_three_people_on(client: TestClient, flow: Fl
         "goals_reached_average": pytest.approx(3.0),
         "would_recommend_share": pytest.approx(0.67),
     }
+
+
+def test_the_mail_link_opens_the_survey_for_its_participant_alone(
+    client: TestClient, flow: Flow, db: Engine, clock: Clock, settings: Settings
+) -> None:
+    """The fit-request mail carries a link signed for that participant and that survey: it needs
+    no sign-in, takes one answer, opens nothing else and expires."""
+    p = flow.pair("intro")
+    flow.held_meeting(p)
+    with Session(db) as s:
+        event = s.scalars(
+            select(Event).where(Event.mentorship_id == p.id, Event.type == "meeting.held")
+        ).one()
+        mails = consequences.decide(s, event, secret_key=settings.secret_key).mails
+    link = next(m.params["path"] for m in mails if (m.user_id, m.kind) == (p.mentor.id, "fit_request"))
+    path, token = urlsplit(link).path, parse_qs(urlsplit(link).query)["token"][0]
+    assert path == f"/portal/mentorships/{p.id}/survey/fit"
+
+    form = client.get(link)
+    assert form.status_code == 200, form.text
+    assert f"After getting to know {p.mentee.name}" in form.text
+    assert client.get(f"/portal/mentorships/{p.id}/survey/closure?token={token}").status_code == 404
+    assert client.get(f"/portal/mentorships/{p.id}/feedback?token={token}").status_code == 404
+
+    refused = client.post(path, data={"token": token, "answer": "maybe"})
+    assert refused.status_code == 422
+    assert "Please check" in refused.text
+    saved = client.post(path, data={"token": token, "answer": "no", "comment": SECRET})
+    assert saved.status_code == 200, saved.text
+    assert "Only you can see it" in saved.text
+    assert flow.get(f"{p.url}/fit", p.mentor)["answer"]["answer"] == "no"
+    again = client.post(path, data={"token": token, "answer": "yes"})
+    assert again.status_code == 409
+    assert "You already answered this survey." in again.text
+    assert "You already answered this survey." in client.get(link).text
+    assert flow.get(f"{p.url}/fit", p.mentor)["answer"]["answer"] == "no"
+
+    clock.advance(days=31)
+    assert client.get(link).status_code == 410
