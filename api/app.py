@@ -24,6 +24,8 @@ from api.routers import (
     meetings,
     mentorships,
     people,
+    survey_form,
+    surveys,
     users,
 )
 from api.security import SecurityMiddleware
@@ -73,10 +75,11 @@ def create_app(
             headers={"Idempotent-Replayed": "true"},
         )
 
-    for module in (auth, users, mentorships, agreements, meetings, certificates, admin, people):
+    for module in (auth, users, mentorships, surveys, agreements, meetings, certificates, admin, people):
         app.include_router(module.router, prefix="/api")
     app.include_router(certificates.public)
     app.include_router(feedback_form.router)
+    app.include_router(survey_form.router)
     app.include_router(portal_router)
     app.include_router(health.router)
     install_docs(app)

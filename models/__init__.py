@@ -10,6 +10,7 @@ from models.meeting import Attendance, Feedback, Meeting, MeetingMode, MeetingSt
 from models.mentorship import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship, Stage
 from models.program import ProgramSettings
 from models.sign_in import SignIn
+from models.survey import Fit, Survey, SurveyAnswer
 from models.user import Profile, Role, User, UserRole
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "Certificate",
     "Event",
     "Feedback",
+    "Fit",
     "IdempotentResponse",
     "Meeting",
     "MeetingMode",
@@ -36,6 +38,8 @@ __all__ = [
     "Role",
     "SignIn",
     "Stage",
+    "Survey",
+    "SurveyAnswer",
     "Topic",
     "TopicQuestion",
     "User",

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -117,6 +117,11 @@ def agreement_path(mentorship: Mentorship) -> str:
     return f"/portal/mentorships/{mentorship.id}/agreement"
 
 
+def survey_path(mentorship: Mentorship) -> str:
+    """Where the portal asks a participant the fit question or the closure survey."""
+    return f"/portal/mentorships/{mentorship.id}#survey"
+
+
 def meeting_params(meeting: Meeting) -> dict[str, Any]:
     return {
         "meeting_id": meeting.id,
@@ -208,6 +213,21 @@ class _Decision:
         self.out.achievements.append(
             AchievementSpec(user_id, self.mentorship.id, kind, key, params, self.event.occurred_at)
         )
+
+    def ask_survey(self, survey: Literal["fit", "closure"], kind: str) -> None:
+        """Ask both sides: a notification that opens the mentorship page, and a mail whose
+        link opens the survey signed for that participant (no sign-in needed)."""
+        m = self.mentorship
+        for user_id in self.both:
+            link = feedback_path(
+                self.secret_key,
+                target=survey,
+                target_id=m.id,
+                user_id=user_id,
+                requested_at=self.event.occurred_at,
+            )
+            self.notify(user_id, kind, mail=False, path=survey_path(m))
+            self.mail(user_id, kind, path=link)
 
     def meeting_params(self) -> dict[str, Any]:
         meeting = self.session.get(Meeting, self.payload["meeting_id"])
@@ -337,6 +357,8 @@ def _meeting_held(d: _Decision) -> None:
         )
         d.notify(user_id, "feedback_request", mail=False, **meeting)
         d.mail(user_id, "feedback_request", **{**meeting, "path": link})
+    if d.payload.get("is_intro"):
+        d.ask_survey("fit", "fit_request")
     held = d.payload.get("held_count") or held_meetings(d.session, d.mentorship.id)
     for threshold, kind in ((1, "first_meeting_held"), (FIVE_MEETINGS, "five_meetings_held")):
         if held >= threshold:
@@ -349,10 +371,16 @@ def _feedback_given(d: _Decision) -> None:
         d.achieve(d.event.actor_id, "feedback_given", meeting_id=d.payload.get("meeting_id"))
 
 
+def _survey_answered(d: _Decision) -> None:
+    if d.event.actor_id is not None:
+        d.achieve(d.event.actor_id, "survey_answered", survey=d.payload.get("survey"))
+
+
 def _stage_changed(d: _Decision) -> None:
     if d.payload.get("to") != Stage.COMPLETED:
         return
     kept = agreement_kept_to_plan(d.session, d.mentorship.id)
+    d.ask_survey("closure", "closure_survey_request")
     for user_id in d.both:
         d.achieve(user_id, "mentorship_completed")
         d.notify(user_id, "mentorship_completed", mail=False)
@@ -389,6 +417,7 @@ RULES: dict[str, Callable[[_Decision], None]] = {
     "meeting.attendance": _attendance,
     "meeting.held": _meeting_held,
     "feedback.given": _feedback_given,
+    "survey.answered": _survey_answered,
     "stage.changed": _stage_changed,
     "certificate.issued": _certificate_issued,
 }

@@ -22,6 +22,7 @@ meeting.attendance       {meeting_id, attended}
 meeting.held             {meeting_id, is_intro, is_final, held_count}
 meeting.missed           {meeting_id}
 feedback.given           {feedback_id, meeting_id (or null)}: that feedback was given, not what
+survey.answered          {survey: fit | closure}: that the survey was answered, not what
 stage.changed            {from, to}              (system)
 certificate.issued       {certificate_id, user_id} (system)
 =======================  ==========================================================

@@ -1,6 +1,8 @@
 """Signed links to the feedback form, so a participant can answer a feedback request by mail.
 
-A token names the participant, is bound to one target (a meeting, or a mentorship as a whole)
+The same links open the fit question and the closure survey of a mentorship (targets ``fit``
+and ``closure``). A token names the participant, is bound to one target (a meeting, a
+mentorship as a whole, or one of its two surveys)
 and expires ``link_lifetime()`` after the request was made: an HMAC-SHA256 over
 ``feedback:{target}:{target_id}:{user_id}:{expires}`` with the application's secret key. A mail
 forwarded or found months later opens nothing; the participant can still give feedback in the
@@ -19,12 +21,14 @@ from typing import Literal
 
 from models.settings import get_settings
 
-Target = Literal["meeting", "mentorship"]
+Target = Literal["meeting", "mentorship", "fit", "closure"]
 
 _SIGNATURE_BYTES = 20
 _PATHS: dict[Target, str] = {
     "meeting": "/portal/meetings/{id}/feedback",
     "mentorship": "/portal/mentorships/{id}/feedback",
+    "fit": "/portal/mentorships/{id}/survey/fit",
+    "closure": "/portal/mentorships/{id}/survey/closure",
 }
 
 

@@ -1,8 +1,9 @@
 """The program overview operators open first: where the mentorships stand, what is stuck on
-whom, meetings per month, how requests are answered, feedback figures and early ends.
+whom, meetings per month, how requests are answered, feedback, fit and closure-survey figures
+and early ends.
 
-Private by default: a feedback average, and an early-end reason in words, shows only once at
-least ``MIN_AUTHORS`` people gave it (fewer would tell operators what those people said).
+Private by default: a feedback average, a survey figure, and an early-end reason in words,
+shows only once at least ``MIN_AUTHORS`` people gave it (fewer would tell operators what those people said).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from models import Feedback, Meeting, MeetingStatus, Mentorship, Stage
 from services.listing import Row, stuck
 from services.mentorships import END_REASONS, OTHER
 from services.reports import MIN_AUTHORS, feedback_average, per_stage
+from services.surveys import ClosureFigures, FitFigures, closure_figures, fit_figures
 
 MONTHS_SHOWN = 12
 EARLY_ENDS = (Stage.DECLINED, Stage.WITHDRAWN, Stage.ENDED)
@@ -59,6 +61,8 @@ class Overview:
     meetings_per_month: list[tuple[str, int]]  # ("2026-11", 14), the last MONTHS_SHOWN months
     requests: RequestFigures
     feedback: list[FeedbackFigure]
+    fit: FitFigures
+    closure: ClosureFigures
     early_ends: EarlyEnds
 
 
@@ -71,6 +75,8 @@ def overview(session: Session, *, now: datetime) -> Overview:
         meetings_per_month=meetings_per_month(session, now=now),
         requests=request_figures(session),
         feedback=feedback_figures(session),
+        fit=fit_figures(session),
+        closure=closure_figures(session),
         early_ends=early_ends(session),
     )
 

@@ -2,9 +2,9 @@
 
 **Export** gathers everything stored about the person, or written by them, in one JSON
 document: account, profile, their mentorships (the other participant by name only), the
-agreement versions they wrote, meetings with their attendance, the feedback *they* gave,
-achievements, notifications, certificates (with their download links), the mails sent to them
-and their sign-ins. Nobody else's feedback, contact data or activity is in it.
+agreement versions they wrote, meetings with their attendance, the feedback and survey
+answers *they* gave, achievements, notifications, certificates (with their download links),
+the mails sent to them and their sign-ins. Nobody else's feedback, contact data or activity is in it.
 
 **Erasure** removes the person, not the shared record. A mentorship belongs to both of its
 participants, so its row, meetings, agreements and event log stay (the other side keeps their
@@ -12,8 +12,8 @@ history and certificate); what identifies or was written only by the erased pers
 
 - the account becomes an anonymous, deactivated placeholder (name, email, password, profile,
   language and time zone cleared), every sign-in ends and is deleted;
-- their feedback, notifications, achievements, the mails addressed to them, the stored answers
-  of their writes, and the message of their requests are deleted;
+- their feedback, survey answers, notifications, achievements, the mails addressed to them,
+  the stored answers of their writes, and the message of their requests are deleted;
 - their certificates stay verifiable on ``/verify/{code}`` under the placeholder name (the
   PDF, which names them, is gone); what they wrote leaves the event log; their name and
   address leave the mails, notifications and achievements of the other participant;
@@ -47,6 +47,7 @@ from models import (
     Notification,
     OutgoingEmail,
     SignIn,
+    SurveyAnswer,
     User,
 )
 from services.certificates import RenderCertificate, reissue_without_other
@@ -95,6 +96,12 @@ def export(session: Session, user: User, *, now: datetime) -> dict[str, Any]:
              "comment": f.comment, "given_at": f.created_at}
             for f in _owned(session, Feedback.author_id, user.id)
         ],
+        "survey_answers": [
+            {"mentorship_id": a.mentorship_id, "survey": a.survey, "fit": a.fit,
+             "goals_reached": a.goals_reached, "would_recommend": a.would_recommend,
+             "comment": a.comment, "answered_at": a.answered_at}
+            for a in _owned(session, SurveyAnswer.author_id, user.id)
+        ],
         "achievements": [
             {"kind": a.kind, "mentorship_id": a.mentorship_id, "params": a.params, "earned_at": a.earned_at}
             for a in _owned(session, Achievement.user_id, user.id)
@@ -130,6 +137,7 @@ def erase(session: Session, user: User, *, now: datetime, render: RenderCertific
         )
     for model, owner in (
         (Feedback, Feedback.author_id),
+        (SurveyAnswer, SurveyAnswer.author_id),
         (Notification, Notification.user_id),
         (Achievement, Achievement.user_id),
         (OutgoingEmail, OutgoingEmail.user_id),

@@ -24,12 +24,14 @@ from api.schemas.mentorships import (
     MeetingCreate,
     MeetingReschedule,
 )
+from api.schemas.surveys import ClosureWrite, FitWrite
 from models import AgreementVersion
 from services import catalogue
 from services.agreements import AgreementTerms
 from services.errors import Invalid
 from services.i18n import _, translate
 from services.meetings import MeetingMove, MeetingPlan
+from services.surveys import Answer
 
 Model = TypeVar("Model", bound=BaseModel)
 PLAN_ROWS = 5  # content plan rows the agreement form offers (more if the version has more)
@@ -63,6 +65,9 @@ FIELDS = {
     "mentee": _("Your goals and topics"),
     "mentor": _("Your offer, topics and number of mentees"),
     "contact_email": _("Contact address"),
+    "answer": _("Continue together?"),
+    "goals_reached": _("Goals reached"),
+    "would_recommend": _("Would you recommend the program?"),
 }
 
 
@@ -141,6 +146,16 @@ def feedback(form: FormData, language: str) -> FeedbackCreate:
     return checked(
         FeedbackCreate, {"rating": text(form, "rating"), "comment": text(form, "comment")}, language
     )
+
+
+def fit(form: FormData, language: str) -> Answer:
+    sent = {"answer": text(form, "answer"), "comment": text(form, "comment")}
+    return checked(FitWrite, sent, language).given()
+
+
+def closure(form: FormData, language: str) -> Answer:
+    sent = {name: text(form, name) for name in ("goals_reached", "would_recommend", "comment")}
+    return checked(ClosureWrite, sent, language).given()
 
 
 def number(form: FormData, name: str) -> int:

@@ -13,7 +13,8 @@ from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, Posting, Reading
 from api.portal.views import allowed_facts, meeting_view, next_step, split_meetings, timeline
 from api.schemas.mentorships import ACCEPTANCE_MESSAGE_LENGTH
-from services import catalogue, certificates, events, meetings, mentorships
+from models import Survey
+from services import catalogue, certificates, events, meetings, mentorships, surveys
 from services.access import visible_mentorship
 from services.errors import Invalid
 from services.i18n import _
@@ -61,6 +62,7 @@ def mentorship_page(
         proposal=meetings.next_proposal(portal.session, m.id),
         end_reasons=mentorships.END_REASONS,
         acceptance_length=ACCEPTANCE_MESSAGE_LENGTH,
+        surveys_due=surveys.due(portal.session, m, user.id),
         sent=sent if sent is not None else FormData(),
         suggested_start=portal.reader.input_value(
             (now + timedelta(days=7)).replace(minute=0, second=0, microsecond=0)
@@ -139,3 +141,26 @@ def propose_meeting(mentorship_id: int, portal: Posting) -> Response:
     return portal.act(
         propose, then=f"/portal/mentorships/{mentorship_id}?done=proposed#meetings", refused=refused
     )
+
+
+def _answer_survey(portal: Portal, mentorship_id: int, survey: Survey) -> Response:
+    def answer() -> int:
+        read = forms.fit if survey is Survey.FIT else forms.closure
+        given = read(portal.fields, portal.reader.language)
+        surveys.answer(portal.session, portal.user, mentorship_id, survey, given, now=portal.now)
+        return mentorship_id
+
+    def refused(message: str, status: int) -> Response:
+        return mentorship_page(portal, mentorship_id, error=message, status=status, sent=portal.fields)
+
+    return portal.act(answer, then=f"/portal/mentorships/{mentorship_id}?done=survey", refused=refused)
+
+
+@router.post("/mentorships/{mentorship_id}/fit")
+def answer_fit(mentorship_id: int, portal: Posting) -> Response:
+    return _answer_survey(portal, mentorship_id, Survey.FIT)
+
+
+@router.post("/mentorships/{mentorship_id}/closure-survey")
+def answer_closure(mentorship_id: int, portal: Posting) -> Response:
+    return _answer_survey(portal, mentorship_id, Survey.CLOSURE)

@@ -78,6 +78,22 @@ class FeedbackFigureRead(Output):
     average: float | None  # null: fewer than three people gave one
 
 
+class FitFiguresRead(Output):
+    """Shares (0–1) of the fit answers after the get-to-know-you meeting; all null until at
+    least three people answered."""
+
+    yes: float | None
+    not_sure: float | None
+    no: float | None
+
+
+class ClosureFiguresRead(Output):
+    """From the closure surveys; null until at least three people answered."""
+
+    goals_reached_average: float | None  # 1–5
+    would_recommend_share: float | None  # 0–1
+
+
 class ReasonRead(Output):
     reason: str
     count: int
@@ -97,6 +113,8 @@ class OverviewRead(Output):
     meetings_per_month: list[MonthRead]
     requests: RequestsRead
     feedback: list[FeedbackFigureRead]
+    fit: FitFiguresRead
+    closure: ClosureFiguresRead
     early_ends: EarlyEndsRead
 
     @classmethod
@@ -109,6 +127,8 @@ class OverviewRead(Output):
             meetings_per_month=[MonthRead(month=m, meetings_held=n) for m, n in found.meetings_per_month],
             requests=RequestsRead.model_validate(found.requests),
             feedback=[FeedbackFigureRead.model_validate(f) for f in found.feedback],
+            fit=FitFiguresRead.model_validate(found.fit),
+            closure=ClosureFiguresRead.model_validate(found.closure),
             early_ends=EarlyEndsRead(
                 per_stage=ends.per_stage,
                 ended_because=ends.ended_because,

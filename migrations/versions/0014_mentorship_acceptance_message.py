@@ -1,7 +1,7 @@
 """mentorship.acceptance_message: the mentor's words on accepting a request
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 08:40:00.000000
 
 ``POST /api/mentorships/{id}/accept {message?}``: what the mentor writes to the mentee when
@@ -16,7 +16,7 @@ from alembic import op
 
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """topic catalogue in German: topic.translations and topic_question.translations
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-02 08:40:00.000000
 
 The German words live in ``topic_catalogue.de.json`` next to this file, by topic slug; the
@@ -19,7 +19,7 @@ from alembic import op
 
 
 revision: str = '0016'
-down_revision: str | None = '0012'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

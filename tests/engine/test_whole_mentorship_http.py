@@ -183,6 +183,8 @@ def test_request_to_downloaded_certificate(
             "meeting_proposed": 2,
             "agreement_submitted": 1,
             "feedback_request": 2,
+            "fit_request": 1,
+            "closure_survey_request": 1,
             "certificate_issued": 1,
         }
     )
@@ -192,6 +194,8 @@ def test_request_to_downloaded_certificate(
             "meeting_confirmed": 2,
             "agreement_approved": 1,
             "feedback_request": 2,
+            "fit_request": 1,
+            "closure_survey_request": 1,
             "certificate_issued": 1,
         }
     )

@@ -74,6 +74,8 @@ EXPECTED_MAIL = {
         meeting_proposed=2,
         agreement_submitted=1,
         feedback_request=2,
+        fit_request=1,
+        closure_survey_request=1,
         certificate_issued=1,
     ),
     "mentee": Counter(
@@ -81,6 +83,8 @@ EXPECTED_MAIL = {
         meeting_confirmed=2,
         agreement_approved=1,
         feedback_request=2,
+        fit_request=1,
+        closure_survey_request=1,
         certificate_issued=1,
     ),
 }
