@@ -65,8 +65,13 @@ SECRETS = ("Quentin Pairmentee", "pair-request-7Q", "pair-agenda-7Q", "pair-term
 
 #: A participant's own objects that operators may read as well (to help them).
 OPERATORS_READ_TOO = {"/api/certificates/{certificate_id}.pdf"}
-#: Of the pair's shared objects, what only its two participants read (an invitation to attend).
-FOR_ATTENDEES = {"/api/meetings/{meeting_id}/calendar.ics"}
+#: Of the pair's shared objects, what only its two participants read (an invitation to attend;
+#: each one's own survey answers, private even from operators).
+FOR_ATTENDEES = {
+    "/api/meetings/{meeting_id}/calendar.ics",
+    "/api/mentorships/{mentorship_id}/fit",
+    "/api/mentorships/{mentorship_id}/closure-survey",
+}
 
 ROLES = ("anonymous", "mentee", "mentor", "other mentee", "other mentor", "operator")
 OUTSIDERS = ("other mentee", "other mentor")
@@ -197,7 +202,13 @@ def _bodies(w: World, clock: Clock, who: str) -> dict[tuple[str, str], Any]:
         ("POST", "/api/me/erase"): {"password": password},
         ("PUT", "/api/me/profile"): {"bio": "hello"},
         ("POST", "/api/mentorships"): {"mentor_id": w.people["other mentor"].id, "message": "Hi"},
+        ("POST", "/api/mentorships/{mentorship_id}/accept"): {"message": "Welcome"},
         ("POST", "/api/mentorships/{mentorship_id}/decline"): {"reason": "busy"},
+        ("POST", "/api/mentorships/{mentorship_id}/fit"): {"answer": "yes", "comment": ""},
+        ("POST", "/api/mentorships/{mentorship_id}/closure-survey"): {
+            "goals_reached": 4,
+            "would_recommend": True,
+        },
         ("POST", "/api/mentorships/{mentorship_id}/end"): {"reason_code": "other", "reason": "x"},
         ("POST", "/api/mentorships/{mentorship_id}/feedback"): {"rating": 1, "comment": ""},
         ("PUT", "/api/mentorships/{mentorship_id}/agreement"): TERMS,
@@ -206,6 +217,7 @@ def _bodies(w: World, clock: Clock, who: str) -> dict[tuple[str, str], Any]:
         ("POST", "/api/mentorships/{mentorship_id}/meetings"): meeting_body(clock, days=9),
         ("POST", "/api/meetings/{meeting_id}/decline"): {"reason": "busy"},
         ("POST", "/api/meetings/{meeting_id}/cancel"): {"reason": "ill"},
+        ("POST", "/api/meetings/{meeting_id}/reschedule"): {"location": "Room 2"},
         ("POST", "/api/meetings/{meeting_id}/attendance"): {"attended": False},
         ("POST", "/api/meetings/{meeting_id}/feedback"): {"rating": 1},
         ("PUT", "/api/admin/users/{user_id}/roles"): {"roles": ["mentee", "mentor"]},
@@ -345,8 +357,15 @@ def test_the_mentor_cannot_read_the_mentees_draft_of_pair_b_nor_vice_versa(
 # --- the portal's pages and forms -----------------------------------------------------------
 
 #: Portal pages anyone may open (signing in and out, passwords by mail, the form behind a
-#: mailed feedback link, which its signed link opens).
-PORTAL_PUBLIC = ("/portal/login", "/portal/logout", "/portal/password", "/portal/{collection}/")
+#: mailed feedback link and the survey behind a mailed survey link, which their signed links
+#: open: tests/portal/test_feedback_form.py and tests/api/test_surveys.py check the links).
+PORTAL_PUBLIC = (
+    "/portal/login",
+    "/portal/logout",
+    "/portal/password",
+    "/portal/{collection}/",
+    "/portal/mentorships/{mentorship_id}/survey/",
+)
 #: One form that every portal form of the pair's objects accepts (each reads its own fields).
 FORM = {
     "reason": "busy",
@@ -354,6 +373,9 @@ FORM = {
     "number": "2",
     "rating": "1",
     "comment": "",
+    "answer": "yes",
+    "goals_reached": "4",
+    "would_recommend": "yes",
     "attended": "no",
     "starts_at": "2026-04-20T10:00",
     "duration_minutes": "45",
