@@ -1,4 +1,11 @@
-"""The lifecycle run's steps: each one transaction, safe to run twice, and a line in its timeline.
+"""The lifecycle run's steps: each one transaction, safe to run twice.
+
+The stage steps (``activate``, ``begin-closing``, ``issue-certificate-…``, ``complete``,
+``finish``) are Prefect tasks, so the run's timeline in the Prefect UI reads as the
+mentorship's stages. The bookkeeping of a pass (where it stands, whether its wait is met, the
+status artifact) is plain calls: as task runs they filled the timeline with three lines per
+wake that said nothing of the mentorship, and each cost the Prefect server a task run with its
+states and events on every resume, before ``activate`` could commit.
 
 Each task takes ids and returns small values, never ORM objects. A stage step returns the
 stage the mentorship is in afterwards, read under the row lock, so a stage a person changed
@@ -39,7 +46,6 @@ class Standing:
     mentor_id: int
 
 
-@task(name="where-it-stands", cache_policy=NO_CACHE, persist_result=False)
 def where_it_stands(mentorship_id: int) -> Standing:
     """A pass begins: the stage and the pair, as the database has them now."""
     with session_scope() as session:
@@ -48,14 +54,12 @@ def where_it_stands(mentorship_id: int) -> Standing:
         return Standing(mentorship_id, stage, mentorship.mentee_id, mentorship.mentor_id)
 
 
-@task(name="check-wait", task_run_name="check-wait-in-{stage}", cache_policy=NO_CACHE, persist_result=False)
 def check_wait(mentorship_id: int, stage: str) -> WaitCheck:
     """Whether the stage's wait is met already; if not, the run now waits in ``stage``."""
     with session_scope() as session:
         return engine_state.check_wait(session, mentorship_id, stage)
 
 
-@task(name="show-where-it-stands", cache_policy=NO_CACHE, persist_result=False)
 def show_where_it_stands(mentorship_id: int) -> str:
     """The status artifact operators read in the Prefect UI; returns its one-line summary."""
     return publish_status(mentorship_id)

@@ -208,6 +208,8 @@ def test_a_whole_mentorship_resumes_three_times_and_its_timeline_shows_the_stage
     for step in ("activate", "begin-closing", "complete", "finish"):
         assert any(name.startswith(f"{step}-") for name in names), (step, names)
     assert sum(name.startswith("issue-certificate-to-user-") for name in names) == 2
+    stage_steps = ("activate-", "begin-closing-", "issue-certificate-to-user-", "complete-", "finish-")
+    assert all(name.startswith(stage_steps) for name in names), names  # nothing but the stages
 
     with Session(app_db) as s:
         held = Counter(
