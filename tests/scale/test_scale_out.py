@@ -11,7 +11,7 @@ The set-up (``deployments/README.md`` maps it onto machines):
 - two API processes behind one address (``uvicorn --workers 2``);
 - an SMTP sink that keeps every message.
 
-``SCALE_OUT_LIFECYCLES`` mentorships (20 in the test command; ``MENTORFLOW_SCALE_OUT_LIFECYCLES`` sets
+``SCALE_OUT_LIFECYCLES`` mentorships (50 in the test command; ``MENTORFLOW_SCALE_OUT_LIFECYCLES`` sets
 it) go from the request to the downloaded certificate through the HTTP API, phase by phase
 (every pair at once), with real time (meetings start seconds later). Right after the burst
 of first-agreement approvals, one runner and one task worker are SIGKILLed with everything
@@ -64,7 +64,7 @@ from tests.support import mint_token
 
 pytestmark = [pytest.mark.engine, pytest.mark.scaleout, pytest.mark.xdist_group("scaleout")]
 
-SCALE_OUT_LIFECYCLES = int(os.environ.get("MENTORFLOW_SCALE_OUT_LIFECYCLES", "20"))
+SCALE_OUT_LIFECYCLES = int(os.environ.get("MENTORFLOW_SCALE_OUT_LIFECYCLES", "50"))
 REDIS_DB = 7  # Redis here serves these tests only; this database is flushed before and after
 MEETING_LEAD = timedelta(seconds=8)  # a meeting starts this long after it is proposed
 
