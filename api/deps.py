@@ -158,7 +158,7 @@ def get_write(
     now: Now,
     fingerprint: Annotated[str, Depends(request_fingerprint)],
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-    if_match: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header(max_length=40)] = None,
 ) -> Write:
     if idempotency_key is not None:
         earlier = find_response(session, user_id=user.id, key=idempotency_key)

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Depends, Form, Request, Response
 from sqlalchemy.orm import Session
 
 from api.deps import BearerToken, CurrentUser, Now, SessionDep, SettingsDep, Throttle, client_address
@@ -27,10 +26,28 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 RESET_LINK_ON_ITS_WAY = _("If this address has an account, a link to set a new password is on its way.")
 
 
+class SignInForm:
+    """OAuth2's password form (what ``OAuth2PasswordRequestForm`` reads), with every field bounded."""
+
+    def __init__(
+        self,
+        username: Annotated[str, Form(max_length=320)],
+        password: Annotated[str, Form(max_length=200, json_schema_extra={"format": "password"})],
+        grant_type: Annotated[str | None, Form(max_length=8, pattern="^password$")] = None,
+        scope: Annotated[str, Form(max_length=200)] = "",
+        client_id: Annotated[str | None, Form(max_length=200)] = None,
+        client_secret: Annotated[
+            str | None, Form(max_length=200, json_schema_extra={"format": "password"})
+        ] = None,
+    ) -> None:
+        self.username = username
+        self.password = password
+
+
 @router.post("/token", responses=problems(429))
 def token(
     request: Request,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    form: Annotated[SignInForm, Depends()],
     session: SessionDep,
     settings: SettingsDep,
     throttle: Throttle,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
@@ -62,11 +64,11 @@ def pdf_response(cert: Certificate) -> Response:
 @public.get(
     "/verify/{code}",
     response_class=HTMLResponse,
-    responses={404: {"description": "No certificate has this code"}},
+    responses={404: {"description": "No certificate has this code"}, 422: problems()[422]},
 )
-def verify(code: str, request: Request, session: SessionDep) -> HTMLResponse:
+def verify(code: Annotated[str, Path(max_length=64)], request: Request, session: SessionDep) -> HTMLResponse:
     """Public: is this certificate genuine? Shows the holder's name, role, period, meetings held."""
-    cert = certificates.certificate_by_code(session, code) if len(code) <= 64 else None
+    cert = certificates.certificate_by_code(session, code)
     status = 200 if cert is not None else 404
     return templates.TemplateResponse(
         request,

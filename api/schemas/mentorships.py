@@ -77,7 +77,7 @@ class AgreementWrite(Input):
     period_start: date
     period_end: date
     planned_meetings: int = Field(ge=1, le=200)
-    contact_modes: list[ContactMode] = Field(min_length=1)
+    contact_modes: list[ContactMode] = Field(min_length=1, max_length=len(ContactMode))
     contact_frequency: str = Field(min_length=1, max_length=200)
     content_plan: list[PlannedTopic] = Field(default_factory=list, max_length=50)
     notes: str = Field(default="", max_length=8000)

@@ -18,7 +18,7 @@ class UserCreate(Input):
     email: EmailStr
     password: str = Field(min_length=8, max_length=200)
     display_name: str = Field(min_length=1, max_length=120)
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
 
 
 class MenteeProfile(Output):
@@ -212,7 +212,7 @@ class Accepted(Output):
 class Invitation(Input):
     email: EmailStr
     display_name: str = Field(min_length=1, max_length=120)
-    roles: list[Role] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1, max_length=len(Role))
 
 
 class ReadAll(Output):

@@ -134,3 +134,47 @@ def test_every_operation_with_a_body_documents_400(openapi: dict[str, Any]) -> N
         assert "application/problem+json" in bad_request["content"], (method, path)
     without_body = openapi["paths"]["/api/mentorships/{mentorship_id}"]["get"]["responses"]
     assert "400" not in without_body
+
+
+def _unbounded(schema: dict[str, Any], where: str, spec: dict[str, Any], seen: frozenset[str]) -> list[str]:
+    """Every string without ``maxLength`` and list without ``maxItems`` that ``schema`` lets a
+    client send (dates, enums and constants are bounded by their form, addresses by theirs:
+    at most 254 characters)."""
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[-1]
+        if name in seen:
+            return []
+        return _unbounded(spec["components"]["schemas"][name], name, spec, seen | {name})
+    found = []
+    for sub in (*schema.get("anyOf", ()), *schema.get("oneOf", ()), *schema.get("allOf", ())):
+        found += _unbounded(sub, where, spec, seen)
+    kind = schema.get("type")
+    bounded_by_form = (
+        "enum" in schema or "const" in schema or schema.get("format") in ("date", "date-time", "email")
+    )
+    if kind == "string" and "maxLength" not in schema and not bounded_by_form:
+        found.append(where)
+    if kind == "array":
+        if "maxItems" not in schema:
+            found.append(where)
+        found += _unbounded(schema.get("items", {}), f"{where}[]", spec, seen)
+    for name, sub in schema.get("properties", {}).items():
+        found += _unbounded(sub, f"{where}.{name}", spec, seen)
+    return found
+
+
+def test_every_string_and_list_a_client_sends_has_a_bound(openapi: dict[str, Any]) -> None:
+    """Bodies, path and query parameters: a client cannot store or make us parse a string or a
+    list of any length (besides the 1 MB cap on bodies), whichever operation it calls."""
+    unbounded = []
+    for path, methods in openapi["paths"].items():
+        for method, op in methods.items():
+            where = f"{method.upper()} {path}"
+            for body in op.get("requestBody", {}).get("content", {}).values():
+                unbounded += [
+                    f"{where}: {f}" for f in _unbounded(body["schema"], where, openapi, frozenset())
+                ]
+            for parameter in op.get("parameters", ()):
+                found = _unbounded(parameter.get("schema", {}), parameter["name"], openapi, frozenset())
+                unbounded += [f"{where}: {f}" for f in found]
+    assert unbounded == [], "\n".join(unbounded)
