@@ -1,11 +1,13 @@
-"""Where a mentorship stands: who must do what next, its meetings held and next meeting."""
+"""Where a mentorship stands: who must do what next, its meetings held and next meeting, and
+how much of its agreed period has passed."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, load_only
@@ -67,6 +69,13 @@ class Snapshot:
         full snapshot only."""
         return sum(1 for m in self.meetings if m.status == MeetingStatus.HELD and not m.is_intro)
 
+    def period(self, now: datetime, zone: str | tzinfo = "UTC") -> Period | None:
+        """The agreement in force's period as the reader's calendar (``zone``) stands at
+        ``now``; a finished mentorship's stopped on the day it finished."""
+        m = self.mentorship
+        until = m.finished_at if m.stage in FINISHED_STAGES and m.finished_at is not None else now
+        return period_of(self.current_agreement, local_day(min(until, now), zone))
+
     def next_meeting(self, now: datetime) -> Meeting | None:
         upcoming = [
             m
@@ -74,6 +83,53 @@ class Snapshot:
             if m.status in (MeetingStatus.PROPOSED, MeetingStatus.CONFIRMED) and m.starts_at > now
         ]
         return min(upcoming, key=lambda m: m.starts_at, default=None)
+
+
+PeriodStatus = Literal["not_started", "under_way", "ended"]
+
+
+@dataclass(frozen=True)
+class Period:
+    """The agreed period as of one day: ``days`` long (both ends count), ``days_elapsed`` of
+    them passed (0 before the start, ``days`` after the end; the start day is day 1)."""
+
+    starts_on: date
+    ends_on: date
+    days: int
+    days_elapsed: int
+    status: PeriodStatus
+
+    @property
+    def week(self) -> int:
+        """The week the period is in (1 on its first seven days)."""
+        return -(-self.days_elapsed // 7)
+
+    @property
+    def weeks(self) -> int:
+        return -(-self.days // 7)
+
+
+def period_of(agreement: AgreementVersion | None, today: date) -> Period | None:
+    """How far the agreement's period is on ``today`` (None without an agreement)."""
+    if agreement is None:
+        return None
+    start, end = agreement.period_start, agreement.period_end
+    days = (end - start).days + 1
+    if today < start:
+        return Period(start, end, days, 0, "not_started")
+    if today > end:
+        return Period(start, end, days, days, "ended")
+    return Period(start, end, days, (today - start).days + 1, "under_way")
+
+
+def local_day(now: datetime, zone: str | tzinfo) -> date:
+    """The calendar day ``now`` falls on for a person in ``zone`` (a name; UTC if unknown)."""
+    if isinstance(zone, str):
+        try:
+            zone = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+    return now.astimezone(zone).date()
 
 
 def snapshots(

@@ -39,6 +39,9 @@ def dashboard_page(portal: Portal, *, error: str | None = None, status: int = 20
             "side": snap.mentorship.side_of(user.id),
             "next": next_step(waiting_for(snap, portal.now), snap.mentorship, user, reader),
             "meeting": snap.next_meeting(portal.now),
+            "agreement": snap.current_agreement,
+            "held": snap.regular_meetings_held,
+            "period": snap.period(portal.now, reader.zone),
         }
         for snap in snapshots(portal.session, mentorships.mentorships_of(portal.session, user))
     ]

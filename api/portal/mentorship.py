@@ -54,6 +54,7 @@ def mentorship_page(
         pending=snap.pending_agreement,
         held=snap.meetings_held,
         held_as_agreed=snap.regular_meetings_held,
+        period=snap.period(now, portal.reader.zone),
         certificate=certificates.certificate_for(portal.session, m.id, user.id),
         upcoming=upcoming,
         past=past,

@@ -32,7 +32,7 @@ class StatsRead(Output):
 @router.get("/mentorships", responses=problems(403))
 def all_mentorships(
     session: SessionDep,
-    _operator: Operator,
+    operator: Operator,
     now: Now,
     language: Language,
     response: Response,
@@ -50,7 +50,7 @@ def all_mentorships(
     filters = listing.Filters(search=q, stage=stage, waiting_for=waiting_for, overdue=overdue)
     found = listing.list_mentorships(session, now=now, filters=filters, offset=offset, limit=limit)
     response.headers["X-Total-Count"] = str(found.total)
-    return [ListedMentorshipRead.of_row(row, now, language) for row in found.rows]
+    return [ListedMentorshipRead.of_row(row, now, language, operator.timezone) for row in found.rows]
 
 
 class SetAsideRead(Output):

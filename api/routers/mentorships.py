@@ -33,7 +33,9 @@ def request_mentorship(body: MentorshipCreate, write: WriteDep) -> MentorshipRea
     m = mentorships.request_mentorship(
         write.session, write.user, mentor_id=body.mentor_id, message=body.message, now=write.now
     )
-    read = MentorshipRead.of(snapshot(write.session, m), write.now, request_locale(write.request))
+    read = MentorshipRead.of(
+        snapshot(write.session, m), write.now, request_locale(write.request), write.user.timezone
+    )
     return write.done(read, status_code=201, mentorship_id=m.id)
 
 
@@ -56,7 +58,9 @@ def _decide(
         message=message,
         expected_version=write.if_match,
     )
-    read = MentorshipRead.of(snapshot(write.session, m), write.now, request_locale(write.request))
+    read = MentorshipRead.of(
+        snapshot(write.session, m), write.now, request_locale(write.request), write.user.timezone
+    )
     return write.done(read, mentorship_id=m.id)
 
 
@@ -91,7 +95,7 @@ def my_mentorships(
     session: SessionDep, user: CurrentUser, now: Now, language: Language
 ) -> list[MentorshipRead]:
     own = snapshots(session, mentorships.mentorships_of(session, user))
-    return [MentorshipRead.of(s, now, language) for s in own]
+    return [MentorshipRead.of(s, now, language, user.timezone) for s in own]
 
 
 @router.get("/{mentorship_id}", responses=problems(404))
@@ -99,7 +103,7 @@ def get_mentorship(
     mentorship_id: int, session: SessionDep, user: CurrentUser, now: Now, language: Language
 ) -> MentorshipRead:
     m = visible_mentorship(session, mentorship_id, user)
-    return MentorshipRead.of(snapshot(session, m), now, language)
+    return MentorshipRead.of(snapshot(session, m), now, language, user.timezone)
 
 
 @router.get("/{mentorship_id}/events", responses=problems(404))

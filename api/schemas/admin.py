@@ -23,9 +23,11 @@ class ListedMentorshipRead(MentorshipRead):
     flow_run_url: str | None
 
     @classmethod
-    def of_row(cls, row: listing.Row, now: datetime, language: str) -> ListedMentorshipRead:
+    def of_row(
+        cls, row: listing.Row, now: datetime, language: str, timezone: str = "UTC"
+    ) -> ListedMentorshipRead:
         return cls(
-            **MentorshipRead.of(row.snap, now, language).model_dump(),
+            **MentorshipRead.of(row.snap, now, language, timezone).model_dump(),
             waiting_since=row.since,
             overdue=row.overdue,
             flow_run_url=run_url(row.mentorship.flow_run_id),

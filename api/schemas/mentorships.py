@@ -14,7 +14,7 @@ from services.agreement_changes import HistoryEntry
 from services.agreements import AgreementTerms
 from services.i18n import SOURCE_LANGUAGE, translate
 from services.meetings import MeetingMove, MeetingPlan
-from services.progress import Snapshot, WaitingFor, waiting_for
+from services.progress import Period, PeriodStatus, Snapshot, WaitingFor, waiting_for
 
 
 class MentorshipCreate(Input):
@@ -46,6 +46,22 @@ class WaitingForRead(Output):
         if w is None:
             return None
         return cls(who=w.who, what=translate(w.what, language, **w.params), action=w.action, params=w.params)
+
+
+class PeriodRead(Output):
+    """How much of the agreed period has passed, as the reader's calendar stands today."""
+
+    starts_on: date
+    ends_on: date
+    days: int = Field(description="the period's length in days, both ends counted")
+    days_elapsed: int = Field(
+        description="days passed, the start day as day 1: 0 before the start, days after the end"
+    )
+    status: PeriodStatus = Field(description="not_started, under_way or ended")
+
+    @classmethod
+    def maybe(cls, period: Period | None) -> PeriodRead | None:
+        return None if period is None else cls.model_validate(period)
 
 
 class EndReason(StrEnum):
@@ -274,6 +290,7 @@ class MentorshipRead(Output):
     meetings_held: int  # every meeting held, the get-to-know-you meeting too
     agreed_meetings_held: int  # as the agreement counts them: without the get-to-know-you meeting
     meetings_planned: int | None  # the agreement in force's number of meetings
+    period: PeriodRead | None  # the agreement in force's period elapsed; stops when it finished
     next_meeting: MeetingRead | None
     flow_run_id: str | None
     requested_at: datetime
@@ -284,7 +301,10 @@ class MentorshipRead(Output):
     version: int
 
     @classmethod
-    def of(cls, snap: Snapshot, now: datetime, language: str = SOURCE_LANGUAGE) -> MentorshipRead:
+    def of(
+        cls, snap: Snapshot, now: datetime, language: str = SOURCE_LANGUAGE, timezone: str = "UTC"
+    ) -> MentorshipRead:
+        """``timezone`` is the reader's: it decides which calendar day ``now`` is."""
         m = snap.mentorship
         upcoming, agreement = snap.next_meeting(now), snap.current_agreement
         return cls(
@@ -303,6 +323,7 @@ class MentorshipRead(Output):
             meetings_planned=None
             if snap.current_agreement is None
             else snap.current_agreement.planned_meetings,
+            period=PeriodRead.maybe(snap.period(now, timezone)),
             next_meeting=None if upcoming is None else MeetingRead.of(upcoming, m),
             flow_run_id=m.flow_run_id,
             requested_at=m.requested_at,

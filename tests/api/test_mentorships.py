@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from fastapi.testclient import TestClient
 
 from models import Role
 from tests.api.helpers import Flow, invalid, problem
-from tests.support import People, Person
+from tests.support import Clock, People, Person
 
 
 def test_a_mentee_requests_a_mentorship(client: TestClient, people: People, woken: list[int]) -> None:
@@ -356,3 +358,32 @@ def test_events_are_oldest_first_with_consecutive_seq(client: TestClient, people
     assert events[6]["actor_id"] is None  # the system concluded it
     assert events[-1]["payload"] == {"reason_code": "other", "reason": "moving"}
     problem(client.get(f"{p.url}/events", headers=people.mentor().auth), 404)
+
+
+def test_the_agreed_period_elapsed_is_read_as_the_readers_calendar_stands(
+    client: TestClient, flow: Flow, clock: Clock
+) -> None:
+    p = flow.pair("intro")
+    assert flow.get(p.url, p.mentee)["period"] is None  # no agreement yet
+    flow.approved_agreement(p)  # 5 March to 30 September 2026: 210 days; today is 2 March
+    body = flow.get(p.url, p.mentee)
+    assert body["period"] == {
+        "starts_on": "2026-03-05",
+        "ends_on": "2026-09-30",
+        "days": 210,
+        "days_elapsed": 0,
+        "status": "not_started",
+    }
+    assert (body["agreed_meetings_held"], body["meetings_planned"]) == (0, 6)
+
+    clock.now = datetime(2026, 3, 4, 23, 30, tzinfo=UTC)  # already 5 March in Berlin (their zone)
+    period = flow.get(p.url, p.mentor)["period"]
+    assert (period["status"], period["days_elapsed"]) == ("under_way", 1)
+
+    clock.now = datetime(2026, 4, 13, 12, 0, tzinfo=UTC)
+    listed = client.get("/api/mentorships", headers=p.mentee.auth).json()
+    assert (listed[0]["period"]["status"], listed[0]["period"]["days_elapsed"]) == ("under_way", 40)
+
+    clock.now = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
+    period = flow.get(p.url, p.mentee)["period"]
+    assert (period["status"], period["days_elapsed"]) == ("ended", 210)

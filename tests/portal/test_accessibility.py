@@ -15,6 +15,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from models import Meeting
+from models.settings import Settings
+from services.feedback_links import Target, feedback_path
 from tests.support import Clock, Journey, People, Person
 
 pytestmark = pytest.mark.browser
@@ -78,13 +80,23 @@ def check(page: Page, url: str) -> list[str]:
 
 
 def test_every_participants_page_passes_axe_on_a_phone(
-    phone_page: Page, sign_in: SignIn, live_url: str, program: Program
+    phone_page: Page, sign_in: SignIn, live_url: str, program: Program, settings: Settings, clock: Clock
 ) -> None:
     phone_page.goto(f"{live_url}/portal/login")
     found = [
         *check(phone_page, f"{live_url}/portal/login"),
         *check(phone_page, f"{live_url}/portal/password/forgot"),
     ]
+    links: list[tuple[Target, int]] = [("meeting", program.meeting_id), ("fit", program.mentorship_id)]
+    for target, target_id in links:
+        signed = feedback_path(
+            settings.secret_key,
+            target=target,
+            target_id=target_id,
+            user_id=program.mentee.id,
+            requested_at=clock.now,
+        )
+        found += check(phone_page, live_url + signed)  # the pages behind mail links: no sign-in
     sign_in(phone_page, program.mentee)
     m = program.mentorship_id
     for path in (

@@ -1,4 +1,5 @@
-"""The feedback form behind the link in a feedback-request mail, in real Chromium."""
+"""The feedback form behind the link in a feedback-request mail, in real Chromium: it looks like
+the portal (the program's name in the header), speaks its reader's language and links back."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from models import Event, Feedback
+from models import Event, Feedback, User
 from models.settings import Settings
+from services import program
 from services.feedback_links import feedback_path
 from tests.support import Clock, Journey, People
 
@@ -40,11 +42,16 @@ def test_a_participant_rates_a_meeting_from_the_mail_link(
     journey, meeting_id = held
     page.goto(link(settings, live_url, meeting_id, journey.mentee_id, journey.clock.now))
     expect(page.get_by_role("heading")).to_have_text("Your feedback")
+    expect(page.get_by_text("How was your meeting on 3 Mar 2026, 10:00?")).to_be_visible()  # her zone
     expect(page.get_by_text("Tara Mentee & Mira Mentor")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Portal").get_by_role("link")).to_have_text("mentorflow")
     page.get_by_label("4").check()
     page.get_by_label("Comment (optional)").fill("Very helpful, thank you!")
     page.get_by_role("button", name="Send feedback").click()
     expect(page.get_by_role("status")).to_contain_text("Thank you, Tara Mentee!")
+    expect(page.get_by_role("link", name="Open your mentorship")).to_have_attribute(
+        "href", f"/portal/mentorships/{journey.mentorship_id}"
+    )
 
     with Session(db) as s:
         saved = s.scalars(select(Feedback)).all()
@@ -61,6 +68,27 @@ def test_a_participant_rates_a_meeting_from_the_mail_link(
     expect(page.get_by_role("alert")).to_contain_text("You already gave feedback on this meeting.")
     with Session(db) as s:
         assert len(s.scalars(select(Feedback)).all()) == 1
+
+
+def test_a_german_reader_gets_the_page_in_german_under_the_programs_name(
+    page: Page, live_url: str, settings: Settings, held: tuple[Journey, int], db: Engine, people: People
+) -> None:
+    journey, meeting_id = held
+    with Session(db) as s:
+        operator = s.get_one(User, people.operator().id)
+        program.change(s, operator, name="Mentoring Nord", contact_email="", now=journey.clock.now)
+        s.get_one(User, journey.mentor_id).locale = "de"  # her profile says German; the browser, English
+        s.commit()
+
+    page.goto(link(settings, live_url, meeting_id, journey.mentor_id, journey.clock.now))
+
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(page.get_by_role("navigation", name="Portal").get_by_role("link")).to_have_text("Mentoring Nord")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ihr Feedback")
+    expect(page.get_by_text("Wie war Ihr Treffen am 03.03.2026, 10:00?")).to_be_visible()
+    expect(page.get_by_role("link", name="Zum Mentoring")).to_have_attribute(
+        "href", f"/portal/mentorships/{journey.mentorship_id}"
+    )
 
 
 def test_a_tampered_link_is_refused(

@@ -1,5 +1,6 @@
 """The notifications page (linked from the header with the count of new ones), accepting with
-words for the mentee, and the agreement history saying what changed from version to version."""
+words for the mentee, the agreement history saying what changed from version to version, and
+the progress (meetings held of planned, the period elapsed) on the home and mentorship pages."""
 
 from __future__ import annotations
 
@@ -79,3 +80,12 @@ def test_notifications_page_acceptance_words_and_what_changed_in_the_agreement(
         ["Planned meetings: 3 → 5", "Topic added: Networking — events", "Topic removed: Leadership"]
     )
     expect(history.locator("#v1")).to_contain_text("The first version.")
+
+    # progress: agreed meetings held of planned, and the week of the agreed period (from today)
+    page.goto(f"{live_url}/portal")
+    row = page.get_by_role("row").filter(has_text="Uma Mentee")
+    expect(row).to_contain_text("0 of 3 agreed meetings held")
+    expect(row.get_by_role("progressbar", name="Week 1 of 26")).to_be_visible()
+    expect(page.get_by_role("row").filter(has_text="Tara Mentee")).not_to_contain_text("agreed meetings")
+    row.get_by_role("link", name="Uma Mentee").click()
+    expect(page.locator("#period")).to_have_text("Week 1 of 26 (day 1 of 181)")
