@@ -255,8 +255,6 @@ class RunStatus:
     mentee: str
     mentor: str
     waiting_for: dict[str, str] | None  # {who, what}
-    last_seq: int
-    processed_seq: int
     timeline: tuple[TimelineEntry, ...]  # newest last, at most TIMELINE_LENGTH
     flow_run_id: str | None = None
 
@@ -281,8 +279,6 @@ def run_status(session: Session, mentorship_id: int, *, now: datetime) -> RunSta
         mentee=mentorship.mentee.display_name,
         mentor=mentorship.mentor.display_name,
         waiting_for=_waiting_for(session, mentorship, now),
-        last_seq=mentorship.last_seq,
-        processed_seq=mentorship.processed_seq,
         timeline=tuple(
             TimelineEntry(
                 seq=e.seq,

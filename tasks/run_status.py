@@ -83,7 +83,6 @@ def status_markdown(status: RunStatus) -> str:
         f"| **waiting for** | {waiting_text(status.waiting_for)} |",
         f"| **mentee** | {status.mentee} |",
         f"| **mentor** | {status.mentor} |",
-        f"| **events handled** | {status.processed_seq} of {status.last_seq} |",
         "",
         f"## Timeline (last {len(status.timeline)} events)",
         "",

@@ -107,8 +107,6 @@ def status() -> RunStatus:
         mentee="Mia",
         mentor="Max",
         waiting_for={"who": "mentor", "what": "approve agreement v2"},
-        last_seq=9,
-        processed_seq=9,
         timeline=(
             TimelineEntry(8, "agreement.submitted", NOW, "Mia"),
             TimelineEntry(9, "stage.changed", NOW, None),
@@ -123,6 +121,9 @@ def test_operators_see_stage_waiting_for_and_timeline() -> None:
     assert "| **stage** | `active` |" in markdown
     assert "mentor: approve agreement v2" in markdown
     assert "| 9 | 2026-05-04 12:00 | `stage.changed` | system |" in markdown
+    # no count of handled events: the artifact is a snapshot of the run's last step, and a
+    # finished run's last step comes before the consequences of its final events are handled
+    assert "handled" not in markdown
     assert summary_line(status()) == "active · waiting for mentor: approve agreement v2"
 
 
