@@ -34,10 +34,12 @@ from models import (
     Mentorship,
     Notification,
     Stage,
+    Survey,
 )
 from services.events import events_of
 from services.feedback_links import feedback_path
 from services.outbox import email_exists
+from services.surveys import own_answer
 
 FIVE_MEETINGS = 5
 
@@ -216,9 +218,12 @@ class _Decision:
 
     def ask_survey(self, survey: Literal["fit", "closure"], kind: str) -> None:
         """Ask both sides: a notification that opens the mentorship page, and a mail whose
-        link opens the survey signed for that participant (no sign-in needed)."""
+        link opens the survey signed for that participant (no sign-in needed). Whoever
+        answered already (a quick one, before this was handled) is not asked again."""
         m = self.mentorship
         for user_id in self.both:
+            if own_answer(self.session, m.id, user_id, Survey(survey)) is not None:
+                continue
             link = feedback_path(
                 self.secret_key,
                 target=survey,

@@ -137,6 +137,9 @@ def test_the_closure_survey_comes_on_completion_once_per_person(
     assert flow.get(url, p.mentor) == {"due": False, "answer": mine}
 
     assert flow.get(url, p.mentee) == {"due": True, "answer": None}
+    late = asked(db, p, "stage.changed")  # handled only now: whoever answered is not asked
+    assert (p.mentor.id, "closure_survey_request") not in late["mails"] | late["notifications"]
+    assert (p.mentee.id, "closure_survey_request") in late["mails"] & late["notifications"]
     problem(client.get(url, headers=operator.auth), 403)
     for who, path in (
         (p.mentee, f"{p.url}/events"),
