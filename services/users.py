@@ -7,6 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import available_timezones
 
+from babel.core import get_global
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -178,8 +179,25 @@ def update_profile(session: Session, user: User, change: ProfileUpdate, *, now: 
 
 @lru_cache
 def time_zones() -> frozenset[str]:
-    """The IANA zones this machine knows (``zoneinfo``), for a person's choice."""
+    """The IANA zones this machine knows (``zoneinfo``): any of them is a valid choice."""
     return frozenset(available_timezones())
+
+
+@lru_cache
+def zone_choices() -> tuple[str, ...]:
+    """The zones a person picks from, sorted: each place once by its current name (no
+    ``Asia/Calcutta`` beside ``Asia/Kolkata``, as CLDR's aliases say), no legacy names
+    (``US/…``, ``Etc/…``, ``SystemV/…``, ``Factory``, ``localtime``), and UTC."""
+    aliases = get_global("zone_aliases")
+    legacy = ("Etc/", "SystemV/", "US/")
+    current = {z for z in time_zones() if "/" in z and z not in aliases and not z.startswith(legacy)}
+    return tuple(sorted(current | {"UTC"}))
+
+
+def zone_choices_with(own: str) -> tuple[str, ...]:
+    """The choices, with ``own`` among them even if it is an old name (it stays selectable)."""
+    choices = zone_choices()
+    return choices if own in choices else tuple(sorted({*choices, own}))
 
 
 def open_mentorship_counts(session: Session, mentor_ids: list[int] | None = None) -> dict[int, int]:

@@ -47,7 +47,7 @@ def _page(portal: Portal, *, error: str | None = None, status: int = 200) -> Res
         error=error,
         profile=portal.user.profile,
         topics=catalogue.topics(portal.session, portal.reader.language),
-        zones=sorted(users.time_zones()),
+        zones=users.zone_choices_with(portal.user.timezone),
         is_mentor=portal.user.has_role(Role.MENTOR),
         sent=portal.form if error else None,
         earned=_achievements(portal),
