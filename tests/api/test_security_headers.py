@@ -64,6 +64,14 @@ def test_a_body_over_the_limit_is_refused_with_413_and_changes_nothing(
     assert client.get("/api/me", headers=mentee.auth).json() == before
 
 
+@pytest.mark.parametrize("path", ["/api/auth/token", "/portal/login"])
+def test_a_form_over_the_limit_is_refused_with_413_too(client: TestClient, path: str) -> None:
+    """Sign-in forms are read before anyone is known: a huge one must not be parsed either."""
+    big = b"username=a%40example.org&password=" + b"x" * (MAX_BODY_BYTES + 1)
+    r = client.post(path, content=big, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    problem(r, 413)
+
+
 def test_hsts_only_over_https(client: TestClient) -> None:
     assert "strict-transport-security" not in client.get("/healthz").headers
     secure = client.get("https://testserver/healthz")
