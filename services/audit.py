@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload
 
 from models import AuditEntry, User
 
@@ -55,7 +55,7 @@ def entries(
     session: Session, *, subject_id: int | None = None, offset: int = 0, limit: int = 50
 ) -> AuditPage:
     """Newest first; ``subject_id`` keeps one person's entries."""
-    query = select(AuditEntry)
+    query = select(AuditEntry).options(*_NAMES_ONLY)
     if subject_id is not None:
         query = query.where(AuditEntry.subject_id == subject_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -63,3 +63,12 @@ def entries(
         query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).offset(offset).limit(limit)
     )
     return AuditPage(list(found.unique()), total)
+
+
+#: The log shows the operator's and the subject's names, not their roles and profiles (which
+#: ``User`` would load for each of them).
+_NAMES_ONLY = tuple(
+    defaultload(person).lazyload(part)
+    for person in (AuditEntry.operator, AuditEntry.subject)
+    for part in (User.roles, User.profile)
+)
