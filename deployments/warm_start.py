@@ -24,8 +24,15 @@ from types import SimpleNamespace
 import prefect.flow_engine
 
 #: What the forkserver imports before it forks anything: every flow the runner serves, and the
-#: certificate renderer (WeasyPrint costs about a second to import, in every closing pass).
-PRELOAD = ["flows.lifecycle", "flows.reconciler", "flows.sweeps", "tasks.certificate"]
+#: certificate renderer (WeasyPrint costs about a second to import, in every closing pass),
+#: warmed by one throwaway render per language (the first render loads fonts and styles).
+PRELOAD = [
+    "flows.lifecycle",
+    "flows.reconciler",
+    "flows.sweeps",
+    "tasks.certificate",
+    "deployments.certificate_warm_up",
+]
 
 
 def warm_start_enabled() -> bool:

@@ -6,6 +6,7 @@ database and knows nothing of Prefect, so a task can call it and tests can call 
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -18,10 +19,11 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from markupsafe import Markup
 from weasyprint import HTML
 
-from services.certificates import CertificateFacts
-from services.i18n import translations
+from services.certificates import CertificateFacts, HeldMeeting
+from services.i18n import SUPPORTED_LOCALES, translations
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+log = logging.getLogger(__name__)
 
 
 def render_certificate_pdf(
@@ -63,6 +65,34 @@ def render_certificate_pdf(
     )
     pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
     return pdf
+
+
+def warm_up() -> None:
+    """Render a throwaway certificate in each language, so that processes forked from this
+    one render their first at warm speed: WeasyPrint loads fonts and style sheets on the first
+    render, which made a closing pass's first PDF cost two to three times a warm one
+    (BENCHMARKS.md, certificates). Never raises: a failure here costs only speed."""
+    day = date(2026, 1, 1)
+    facts = CertificateFacts(
+        mentorship_id=0,
+        holder_id=0,
+        holder_name="Warm-up",
+        holder_role="mentee",
+        holder_locale="en",
+        other_name="Warm-up",
+        other_role="mentor",
+        period_start=day,
+        period_end=day,
+        meetings=(HeldMeeting(held_on=day, topics=("Warm-up",)),),
+        topics=("Warm-up",),
+    )
+    for locale in SUPPORTED_LOCALES:
+        try:
+            render_certificate_pdf(
+                facts, "https://example.invalid/verify/warm-up", locale=locale, issued_on=day
+            )
+        except Exception:  # speed only: the real render reports its own errors
+            log.warning("certificate warm-up in %s failed", locale, exc_info=True)
 
 
 def _qr_data_uri(url: str) -> str:

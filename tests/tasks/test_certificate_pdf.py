@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import date, timedelta
 
 import pypdf
@@ -225,3 +226,15 @@ def test_without_meetings_or_topics_the_certificate_says_so() -> None:
 
     assert "No meetings were recorded as held." in text
     assert "No topics were recorded." in text
+
+
+def test_the_warm_up_renders_in_every_language_without_a_failure(caplog: pytest.LogCaptureFixture) -> None:
+    """The flow runs' forkserver imports ``deployments.certificate_warm_up`` before it forks:
+    its sample certificate must render, or each closing pass renders its first one cold."""
+    from deployments.warm_start import PRELOAD
+    from tasks.certificate import warm_up
+
+    assert "deployments.certificate_warm_up" in PRELOAD
+    with caplog.at_level(logging.WARNING, logger="tasks.certificate"):
+        warm_up()
+    assert not caplog.records
