@@ -30,10 +30,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from statistics import median, quantiles
@@ -248,29 +247,10 @@ def part_memory(count: int) -> None:
         print(f"\nfrom {samples[2]['n']:,} to {samples[-1]['n']:,}: {grown:+.1f} MB")
 
 
-@contextmanager
-def app_database(backend: str) -> Iterator[Any]:
-    from migrations import upgrade
-    from models.db import make_engine
-    from tests.engine.harness import create_pg_database, drop_pg_database
+def app_database(backend: str) -> AbstractContextManager[Any]:
+    from benchmarks.databases import migrated_database  # only the download part needs a database
 
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            upgrade(url)
-            engine = make_engine(url)
-            yield engine
-            engine.dispose()
-        return
-    name = f"mentorflow_bench_certificates_{os.getpid()}"
-    url = create_pg_database(name, driver="psycopg")
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_pg_database(name)
+    return migrated_database(backend, f"mentorflow_bench_certificates_{os.getpid()}")
 
 
 def fill(engine: Any, pdfs: list[bytes], pairs: int = 100) -> dict[int, int]:

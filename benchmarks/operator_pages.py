@@ -16,12 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from statistics import median, quantiles
 
 from fastapi.testclient import TestClient
@@ -34,7 +31,7 @@ os.environ.setdefault("MENTORFLOW_PASSWORD_HASHING", "cheap")
 
 from api.app import create_app  # noqa: E402
 from api.portal.session import COOKIE  # noqa: E402
-from migrations import upgrade  # noqa: E402
+from benchmarks.databases import migrated_database  # noqa: E402
 from models import (  # noqa: E402
     AgreementVersion,
     Attendance,
@@ -44,9 +41,7 @@ from models import (  # noqa: E402
     User,
     UserRole,
 )
-from models.db import make_engine  # noqa: E402
 from models.settings import get_settings  # noqa: E402
-from tests.engine.harness import create_pg_database, drop_pg_database  # noqa: E402
 from tests.support import Clock, mint_token  # noqa: E402
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -177,25 +172,8 @@ def fill(engine: Engine, size: int) -> int:
     return 1
 
 
-@contextmanager
-def database(backend: str, size: int) -> Iterator[Engine]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as folder:
-            url = f"sqlite:///{Path(folder) / 'bench.db'}"
-            upgrade(url)
-            engine = make_engine(url)
-            yield engine
-            engine.dispose()
-        return
-    name = f"mentorflow_bench_{os.getpid()}_{size}"
-    url = create_pg_database(name, driver="psycopg")
-    upgrade(url)
-    engine = make_engine(url)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        drop_pg_database(name)
+def database(backend: str, size: int) -> AbstractContextManager[Engine]:
+    return migrated_database(backend, f"mentorflow_bench_{os.getpid()}_{size}")
 
 
 def measure(backend: str, size: int, rounds: int) -> list[tuple[str, float, float, int]]:
