@@ -59,6 +59,9 @@ def settle(walk: Walk, timeout: float = 60) -> FlowRun:
         interval=0.05,
         what="suspend",
     )
+    # The handler marks its events handled, then tags the run: the tags follow a moment later.
+    stage_tag = f"stage:{walk.mentorship().stage}"
+    wait_until(lambda: stage_tag in read_run(run_id).tags, timeout=10, interval=0.05, what=stage_tag)
     return read_run(run_id)
 
 
