@@ -11,9 +11,13 @@ inactivity:{mentorship}:{quiet since}:{period}  feedback request, once per perio
 reminder:request:{mentorship}                   request waiting for the mentor
 reminder:agreement:{version}                    agreement version waiting for approval
 reminder:meeting_proposed:{meeting}             proposed meeting waiting for confirmation
-reminder:meeting_tomorrow:{meeting}             confirmed meeting within the next day
+reminder:meeting_tomorrow:{meeting}:{start}     confirmed meeting within the next day
 reminder:attendance:{meeting}                   meeting over, participation not confirmed
 ==============================================  ==========================================
+
+A day-before reminder is keyed by the meeting's start (Unix seconds): a meeting moved after its
+reminder went out is reminded again of its new time, never twice of one time (a move of the
+place alone, or away and back, sends none).
 
 ``expire_request`` is the one sweep that changes a mentorship: an unanswered request becomes
 ``declined`` (closing reason ``expired``) with a ``mentorship.expired`` event, whose
@@ -171,7 +175,7 @@ def meeting_reminders(
                 mentorship,
                 user_id,
                 "reminder_meeting_tomorrow",
-                thing=f"reminder:meeting_tomorrow:{meeting.id}",
+                thing=f"reminder:meeting_tomorrow:{meeting.id}:{int(meeting.starts_at.timestamp())}",
                 params=meeting_params(meeting),
             )
     return out
