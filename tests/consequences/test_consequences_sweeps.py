@@ -201,3 +201,37 @@ def test_a_meeting_moved_after_its_reminder_is_reminded_of_its_new_time_once(
     assert len(texts) == 2
     assert "When: Monday, March 9, 2026, 9:00" in texts[0]  # Mia reads London time
     assert "When: Monday, March 9, 2026, 12:00" in texts[1]
+
+
+def test_a_reminder_sent_under_the_key_that_named_the_meeting_alone_is_not_sent_again(
+    pair: Pair, inbox: Inbox
+) -> None:
+    """Reminders written before the key named the start: nobody is reminded twice of one time."""
+    pair.request()
+    pair.accept()
+    meeting_id = pair.propose(timedelta(days=7))
+    pair.confirm(meeting_id)
+    starts = meeting_start(pair, meeting_id)
+    pair.clock.now = starts - timedelta(hours=23)
+    with Session(pair.engine) as session, session.begin():
+        session.add(
+            Notification(
+                user_id=pair.mentee_id,
+                mentorship_id=pair.mentorship_id,
+                kind="reminder_meeting_tomorrow",
+                params={"meeting_id": meeting_id, "starts_at": starts.isoformat()},
+                dedupe_key=f"reminder:meeting_tomorrow:{meeting_id}:reminder_meeting_tomorrow",
+                created_at=pair.clock.now - timedelta(hours=1),
+            )
+        )
+
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 1  # Max only: Mia had hers
+    later = starts + timedelta(hours=1)
+    pair.as_user(
+        pair.mentor_id,
+        lambda s, u: meetings.reschedule(s, u, meeting_id, MeetingMove(starts_at=later), now=pair.clock.now),
+    )
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 2  # the new time: both
+    send_pending_mail.fn()
+    assert inbox.kinds("mia@") == ["reminder_meeting_tomorrow"]
+    assert inbox.kinds("max@") == ["reminder_meeting_tomorrow"] * 2
