@@ -341,11 +341,6 @@ def _agreement_rejected(d: _Decision) -> None:
         )
 
 
-def _meeting_proposed_news(d: _Decision) -> None:
-    for user_id in d.others():
-        d.notify(user_id, "meeting_proposed", reason="", **d.meeting_params())
-
-
 def _meeting_confirmed(d: _Decision) -> None:
     """The mentee gets the news with the invite; the mentor (who confirmed) the invite alone."""
     params = d.meeting_params()
@@ -395,7 +390,9 @@ def _attendance(d: _Decision) -> None:
 
 
 def _meeting_proposed(d: _Decision) -> None:
-    _meeting_proposed_news(d)
+    """The mentor hears of the proposal at the time proposed (not as a quick move changed it)."""
+    for user_id in d.others():
+        d.notify(user_id, "meeting_proposed", reason="", **d.meeting_params())
     if d.event.actor_id is not None:
         d.achieve(d.event.actor_id, "meeting_proposed", meeting_id=d.payload["meeting_id"])
 
