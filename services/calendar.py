@@ -16,14 +16,19 @@ missed                 (no file)
 
 The program's sender address organizes; both participants attend. Words and the times in the
 description are in the reader's language and time zone; ``DTSTART`` carries the reader's
-zone with its ``VTIMEZONE``. The API's download and the mails build the file here.
+zone with its ``VTIMEZONE``. The API's download and the mails build the file here: a download
+says what the meeting is now, a mail what its event said (``entry_of`` with ``as_of``: the
+time, place, status and version the event recorded), so a move right after a confirmation is
+its own, later file rather than rewriting the confirmation's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -54,26 +59,70 @@ _KINDS = {
 _MODES = {"in_person": _("in person"), "video": _("video call"), "phone": _("phone call")}
 
 
-def has_calendar(meeting: Meeting) -> bool:
+@dataclass(frozen=True)
+class Entry:
+    """A meeting as one calendar file states it."""
+
+    meeting_id: int
+    status: str
+    version: int  # the file's SEQUENCE
+    starts_at: datetime
+    duration_minutes: int
+    mode: str
+    location: str
+    agenda: str
+    topics: tuple[str, ...]
+    is_intro: bool
+    is_final: bool
+    created_at: datetime
+
+
+def entry_of(meeting: Meeting, as_of: Mapping[str, Any] | None = None) -> Entry:
+    """The meeting as it is now, or as an event left it: ``as_of`` holds a mail's params
+    (``starts_at`` as ISO text, ``duration_minutes``, ``mode``, ``location``, and
+    ``meeting_status`` / ``meeting_version``); what it lacks (an older event) is taken from now."""
+    given = as_of or {}
+    starts_at = given.get("starts_at")
+    return Entry(
+        meeting_id=meeting.id,
+        status=str(given.get("meeting_status") or meeting.status),
+        version=int(given.get("meeting_version") or meeting.version),
+        starts_at=datetime.fromisoformat(starts_at) if isinstance(starts_at, str) else meeting.starts_at,
+        duration_minutes=int(given.get("duration_minutes") or meeting.duration_minutes),
+        mode=str(given.get("mode") or meeting.mode),
+        location=str(given.get("location", meeting.location) or ""),
+        agenda=meeting.agenda,
+        topics=tuple(meeting.topics),
+        is_intro=meeting.is_intro,
+        is_final=meeting.is_final,
+        created_at=meeting.created_at,
+    )
+
+
+def has_calendar(meeting: Meeting | Entry) -> bool:
     """Whether the meeting has a calendar file at all (a missed meeting has none)."""
     return meeting.status in _STATUS
 
 
-def method_of(meeting: Meeting) -> str:
-    """``REQUEST`` (add or update the entry) or ``CANCEL`` (remove it)."""
-    return _STATUS[MeetingStatus(meeting.status)][0]
-
-
 def calendar_for(
-    session: Session, meeting: Meeting, reader: User, *, organizer: str, base_url: str, now: datetime
+    session: Session,
+    meeting: Meeting,
+    reader: User,
+    *,
+    organizer: str,
+    base_url: str,
+    now: datetime,
+    as_of: Mapping[str, Any] | None = None,
 ) -> bytes | None:
-    """The meeting's calendar file as ``reader`` gets it now, or None if it has none."""
-    if not has_calendar(meeting):
+    """The meeting's calendar file as ``reader`` gets it now (or as of an event: ``entry_of``),
+    or None if it has none."""
+    entry = entry_of(meeting, as_of)
+    if not has_calendar(entry):
         return None
     mentorship = session.get_one(Mentorship, meeting.mentorship_id)
     titles = catalogue.titles(session, _language(reader.locale))
     return meeting_calendar(
-        meeting,
+        entry,
         mentorship,
         reader=reader,
         organizer=organizer,
@@ -97,7 +146,7 @@ def download(
 
 
 def meeting_calendar(
-    meeting: Meeting,
+    meeting: Entry,
     mentorship: Mentorship,
     *,
     reader: User,
@@ -120,7 +169,7 @@ def meeting_calendar(
     cal.add("calscale", "GREGORIAN")
     cal.add("method", method)
     event = Event()
-    event.add("uid", f"meeting-{meeting.id}@{_host(base_url)}")
+    event.add("uid", f"meeting-{meeting.meeting_id}@{_host(base_url)}")
     event.add("sequence", meeting.version)
     event.add("dtstamp", now.astimezone(UTC))
     event.add("created", meeting.created_at.astimezone(UTC))
@@ -132,7 +181,7 @@ def meeting_calendar(
     event.add("description", _description(meeting, language, zone, topic_titles or {}))
     if meeting.location:
         event.add("location", meeting.location)
-    event.add("url", f"{base_url.rstrip('/')}/portal/meetings/{meeting.id}")
+    event.add("url", f"{base_url.rstrip('/')}/portal/meetings/{meeting.meeting_id}")
     event.add("organizer", _organizer(organizer))
     for person in (mentorship.mentee, mentorship.mentor):
         event.add("attendee", _attendee(person, accepted=status == "CONFIRMED"))
@@ -143,13 +192,13 @@ def meeting_calendar(
     return ical
 
 
-def _summary(meeting: Meeting, mentorship: Mentorship, language: str) -> str:
+def _summary(meeting: Entry, mentorship: Mentorship, language: str) -> str:
     kind = "intro" if meeting.is_intro else "final" if meeting.is_final else "regular"
     names = f"{mentorship.mentee.display_name} & {mentorship.mentor.display_name}"
     return f"{translate(_KINDS[kind], language)}: {names}"
 
 
-def _description(meeting: Meeting, language: str, zone: ZoneInfo, titles: Mapping[str, str]) -> str:
+def _description(meeting: Entry, language: str, zone: ZoneInfo, titles: Mapping[str, str]) -> str:
     """When (in the reader's words and zone), how, agenda and topics, as plain lines."""
     local = meeting.starts_at.astimezone(zone)
     pattern = str(get_datetime_format("long", locale=language)).replace("'", "")

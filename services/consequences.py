@@ -42,6 +42,15 @@ from services.outbox import email_exists
 from services.surveys import own_answer
 
 FIVE_MEETINGS = 5
+#: What a meeting event records of the meeting's time and place (``services.meetings.as_planned``).
+_AS_PLANNED = ("starts_at", "duration_minutes", "mode", "location")
+#: The status each meeting event leaves the meeting in (a move's is in its payload).
+_STATUS_AFTER = {
+    "meeting.proposed": MeetingStatus.PROPOSED.value,
+    "meeting.confirmed": MeetingStatus.CONFIRMED.value,
+    "meeting.cancelled": MeetingStatus.CANCELLED.value,
+    "meeting.declined": MeetingStatus.DECLINED.value,
+}
 
 #: Achievement kinds that mark a step a mentorship reached (once per mentorship), in the order
 #: a pair reaches them; every other kind records one activity.
@@ -200,9 +209,11 @@ class _Decision:
             self.out, self.mentorship, user_id, kind, thing=thing, params=params, mail=mail, invite=invite
         )
 
-    def mail(self, user_id: int, kind: str, **params: Any) -> None:
+    def mail(self, user_id: int, kind: str, *, invite: bool = False, **params: Any) -> None:
         thing = f"event:{self.event.id}"
-        add_notice(self.out, self.mentorship, user_id, kind, thing=thing, params=params, notify=False)
+        add_notice(
+            self.out, self.mentorship, user_id, kind, thing=thing, params=params, notify=False, invite=invite
+        )
 
     def achieve(self, user_id: int, kind: str, **params: Any) -> None:
         self._earn(user_id, kind, f"event:{self.event.id}:{kind}", params)
@@ -235,10 +246,41 @@ class _Decision:
             self.mail(user_id, kind, path=link)
 
     def meeting_params(self) -> dict[str, Any]:
+        """The meeting as this event left it: its time, place, status and version from the
+        event (``services.meetings.as_planned``), the rest from the meeting. A move right
+        after the event is not this mail's news but its own."""
         meeting = self.session.get(Meeting, self.payload["meeting_id"])
-        if meeting is None:
-            return {"meeting_id": self.payload["meeting_id"]}
-        return meeting_params(meeting)
+        params = {"meeting_id": self.payload["meeting_id"]} if meeting is None else meeting_params(meeting)
+        params.update({k: self.payload[k] for k in _AS_PLANNED if k in self.payload})
+        status = _STATUS_AFTER.get(self.event.type) or self.payload.get("status")
+        if status:
+            params["meeting_status"] = status
+        if "version" in self.payload:
+            params["meeting_version"] = self.payload["version"]
+        return params
+
+    def calendar_copy(self, change: str, params: dict[str, Any]) -> None:
+        """The actor's own calendar file (``change``: what they did), in a short mail of its own:
+        no other mail goes to them about their own act."""
+        actor = self.event.actor_id
+        if actor is not None and self.mentorship.side_of(actor) is not None:
+            self.mail(actor, "meeting_calendar", invite=True, change=change, **params)
+
+    def had_calendar_file(self, user_id: int) -> bool:
+        """Whether an earlier event of this meeting sent ``user_id`` its calendar file (so a
+        cancellation has an entry to remove): a confirmation or a mentor's move went to both, a
+        mentee's move to the other side."""
+        meeting_id = self.payload["meeting_id"]
+        for e in events_of(self.session, self.mentorship.id):
+            if e.seq >= self.event.seq or e.payload.get("meeting_id") != meeting_id:
+                continue
+            if e.type == "meeting.confirmed":
+                return True
+            if e.type == "meeting.rescheduled" and (
+                e.payload.get("status") == MeetingStatus.CONFIRMED or e.actor_id != user_id
+            ):
+                return True
+        return False
 
 
 def _requested(d: _Decision) -> None:
@@ -299,40 +341,45 @@ def _agreement_rejected(d: _Decision) -> None:
         )
 
 
-def _meeting_news(kind: str, *, invite: bool = False) -> Callable[[_Decision], None]:
-    """Tell the other side; ``invite``: the mail carries the calendar file (confirmed, moved,
-    cancelled: the meeting's entry in their calendar is added, updated or removed)."""
+def _meeting_confirmed(d: _Decision) -> None:
+    """The mentee gets the news with the invite; the mentor (who confirmed) the invite alone."""
+    params = d.meeting_params()
+    for user_id in d.others():
+        d.notify(user_id, "meeting_confirmed", invite=True, reason="", **params)
+    d.calendar_copy("confirmed", params)
 
-    def rule(d: _Decision) -> None:
-        reason = d.payload.get("reason") or ""
-        for user_id in d.others():
-            d.notify(user_id, kind, invite=invite, reason=reason, **d.meeting_params())
 
-    return rule
+def _meeting_cancelled(d: _Decision) -> None:
+    """The other side hears of it with the cancellation file; the actor's calendar loses the
+    entry too if it ever had one."""
+    params = d.meeting_params()
+    for user_id in d.others():
+        d.notify(user_id, "meeting_cancelled", invite=True, reason=d.payload.get("reason") or "", **params)
+    if d.event.actor_id is not None and d.had_calendar_file(d.event.actor_id):
+        d.calendar_copy("cancelled", params)
 
 
 def _meeting_declined(d: _Decision) -> None:
-    """A declined meeting leaves the mentee's calendar if it was ever there: confirmed once,
-    then moved by the mentee and declined at its new time."""
-    meeting_id = d.payload["meeting_id"]
-    invited = any(
-        e.type == "meeting.confirmed" and e.payload.get("meeting_id") == meeting_id
-        for e in events_of(d.session, d.mentorship.id)
-        if e.seq < d.event.seq
-    )
-    reason = d.payload.get("reason") or ""
+    """A declined meeting leaves each calendar it was ever in: confirmed (or moved by the
+    mentor) once, then moved by the mentee and declined at its new time; or a mentee's move
+    sent the mentor a tentative entry."""
+    params, reason = d.meeting_params(), d.payload.get("reason") or ""
     for user_id in d.others():
-        d.notify(
-            user_id, "meeting_declined", invite=invited, reason=reason, invited=invited, **d.meeting_params()
-        )
+        invited = d.had_calendar_file(user_id)
+        d.notify(user_id, "meeting_declined", invite=invited, reason=reason, invited=invited, **params)
+    if d.event.actor_id is not None and d.had_calendar_file(d.event.actor_id):
+        d.calendar_copy("declined", params)
 
 
 def _meeting_rescheduled(d: _Decision) -> None:
-    previous = d.payload.get("previous_starts_at") or ""
+    """The other side gets the new time with the updated file, asked to confirm only if the
+    move still waits for the mentor; a mentor's move (their confirmation) updates their own
+    calendar too."""
+    params = {**d.meeting_params(), "previous_starts_at": d.payload.get("previous_starts_at") or ""}
     for user_id in d.others():
-        d.notify(
-            user_id, "meeting_rescheduled", invite=True, previous_starts_at=previous, **d.meeting_params()
-        )
+        d.notify(user_id, "meeting_rescheduled", invite=True, **params)
+    if params.get("meeting_status") == MeetingStatus.CONFIRMED:
+        d.calendar_copy("moved", params)
 
 
 def _attendance(d: _Decision) -> None:
@@ -343,7 +390,9 @@ def _attendance(d: _Decision) -> None:
 
 
 def _meeting_proposed(d: _Decision) -> None:
-    _meeting_news("meeting_proposed")(d)
+    """The mentor hears of the proposal at the time proposed (not as a quick move changed it)."""
+    for user_id in d.others():
+        d.notify(user_id, "meeting_proposed", reason="", **d.meeting_params())
     if d.event.actor_id is not None:
         d.achieve(d.event.actor_id, "meeting_proposed", meeting_id=d.payload["meeting_id"])
 
@@ -415,10 +464,10 @@ RULES: dict[str, Callable[[_Decision], None]] = {
     "agreement.approved": _agreement_approved,
     "agreement.rejected": _agreement_rejected,
     "meeting.proposed": _meeting_proposed,
-    "meeting.confirmed": _meeting_news("meeting_confirmed", invite=True),
+    "meeting.confirmed": _meeting_confirmed,
     "meeting.rescheduled": _meeting_rescheduled,
     "meeting.declined": _meeting_declined,
-    "meeting.cancelled": _meeting_news("meeting_cancelled", invite=True),
+    "meeting.cancelled": _meeting_cancelled,
     "meeting.attendance": _attendance,
     "meeting.held": _meeting_held,
     "feedback.given": _feedback_given,

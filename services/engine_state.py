@@ -12,7 +12,7 @@ consequences of every event are handled apart from the run, by Prefect task work
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -293,11 +293,17 @@ def run_status(session: Session, mentorship_id: int, *, now: datetime) -> RunSta
 
 
 def _waiting_for(session: Session, mentorship: Mentorship, now: datetime) -> dict[str, str] | None:
-    """Who must do what next, in English (the Prefect UI is for operators)."""
+    """Who must do what next, in English and a time in UTC, said so (the Prefect UI is for
+    operators): ``confirm the meeting on 2026-12-03 09:00 UTC``."""
     waiting = progress.waiting_for(progress.snapshot(session, mentorship), now)
     if waiting is None:
         return None
-    return {"who": waiting.who, "what": translate(waiting.what, "en", **waiting.params)}
+    params = dict(waiting.params)
+    if isinstance(params.get("starts_at"), str):
+        params["starts_at"] = (
+            f"{datetime.fromisoformat(params['starts_at']).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+        )
+    return {"who": waiting.who, "what": translate(waiting.what, "en", **params)}
 
 
 def run_tags(status: RunStatus) -> list[str]:

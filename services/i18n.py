@@ -14,10 +14,14 @@ binary ``.mo`` lives in git.
 from __future__ import annotations
 
 import gettext
+from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -75,4 +79,23 @@ def translate(message: str, language: str, **params: object) -> str:
             name: catalogue.gettext(value) if isinstance(value, Term) else value
             for name, value in params.items()
         }
+    )
+
+
+def moment(value: datetime | str, language: str, timezone: str) -> str:
+    """A point in time as a reader of ``language`` in ``timezone`` (a zone name; UTC if
+    unknown) reads it in a sentence: ``Dec 3, 2026, 10:00 AM`` / ``03.12.2026, 10:00``, the way
+    the portal shows times. ``value`` may be ISO text, as events and params hold it."""
+    try:
+        locale = Locale.parse(language.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        locale = Locale.parse(SOURCE_LANGUAGE)
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    local = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(zone)
+    pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
+    return pattern.format(
+        format_time(local, "short", locale=locale), format_date(local, "medium", locale=locale)
     )

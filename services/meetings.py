@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -63,14 +64,23 @@ def propose(
         "meeting.proposed",
         actor_id=actor.id,
         now=now,
-        payload={
-            "meeting_id": meeting.id,
-            "starts_at": starts_at.isoformat(),
-            "is_intro": meeting.is_intro,
-            "is_final": plan.is_final,
-        },
+        payload={**as_planned(meeting), "is_intro": meeting.is_intro, "is_final": plan.is_final},
     )
     return meeting
+
+
+def as_planned(meeting: Meeting) -> dict[str, Any]:
+    """What a meeting event says the meeting is at that moment (its time, place and
+    ``version``): mails and calendar files describe their event with it, not the meeting as a
+    quick later move left it."""
+    return {
+        "meeting_id": meeting.id,
+        "starts_at": meeting.starts_at.isoformat(),
+        "duration_minutes": meeting.duration_minutes,
+        "mode": meeting.mode,
+        "location": meeting.location,
+        "version": meeting.version,
+    }
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,7 @@ def confirm(
         "meeting.confirmed",
         actor_id=actor.id,
         now=now,
-        payload={"meeting_id": meeting.id, "starts_at": meeting.starts_at.isoformat()},
+        payload=as_planned(meeting),
     )
     return meeting
 
@@ -216,7 +226,7 @@ def _call_off(
         f"meeting.{status.value}",
         actor_id=actor.id,
         now=now,
-        payload={"meeting_id": meeting.id, "reason": reason},
+        payload={**as_planned(meeting), "reason": reason},
     )
     return meeting
 
@@ -276,12 +286,7 @@ def reschedule(
         "meeting.rescheduled",
         actor_id=actor.id,
         now=now,
-        payload={
-            "meeting_id": meeting.id,
-            "starts_at": starts_at.isoformat(),
-            "previous_starts_at": before[0].isoformat(),
-            "status": status.value,
-        },
+        payload={**as_planned(meeting), "previous_starts_at": before[0].isoformat(), "status": status.value},
     )
     return meeting
 

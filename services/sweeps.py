@@ -11,9 +11,13 @@ inactivity:{mentorship}:{quiet since}:{period}  feedback request, once per perio
 reminder:request:{mentorship}                   request waiting for the mentor
 reminder:agreement:{version}                    agreement version waiting for approval
 reminder:meeting_proposed:{meeting}             proposed meeting waiting for confirmation
-reminder:meeting_tomorrow:{meeting}             confirmed meeting within the next day
+reminder:meeting_tomorrow:{meeting}:{start}     confirmed meeting within the next day
 reminder:attendance:{meeting}                   meeting over, participation not confirmed
 ==============================================  ==========================================
+
+A day-before reminder is keyed by the meeting's start (Unix seconds): a meeting moved after its
+reminder went out is reminded again of its new time, never twice of one time (a move of the
+place alone, or away and back, sends none).
 
 ``expire_request`` is the one sweep that changes a mentorship: an unanswered request becomes
 ``declined`` (closing reason ``expired``) with a ``mentorship.expired`` event, whose
@@ -35,6 +39,7 @@ from models import (
     Meeting,
     MeetingStatus,
     Mentorship,
+    Notification,
     Stage,
 )
 from services.access import load_mentorship
@@ -164,17 +169,42 @@ def meeting_reminders(
             Mentorship.stage.in_(OPEN_STAGES),
         )
     ).unique()
-    for meeting, mentorship in upcoming:
+    found = list(upcoming)
+    reminded = _reminded_before_keys_named_the_start(session, [meeting for meeting, _ in found])
+    for meeting, mentorship in found:
         for user_id in (mentorship.mentee_id, mentorship.mentor_id):
+            if (meeting.id, user_id, meeting.starts_at) in reminded:
+                continue
             add_notice(
                 out,
                 mentorship,
                 user_id,
                 "reminder_meeting_tomorrow",
-                thing=f"reminder:meeting_tomorrow:{meeting.id}",
+                thing=f"reminder:meeting_tomorrow:{meeting.id}:{int(meeting.starts_at.timestamp())}",
                 params=meeting_params(meeting),
             )
     return out
+
+
+def _reminded_before_keys_named_the_start(
+    session: Session, meetings: list[Meeting]
+) -> set[tuple[int, int, datetime]]:
+    """(meeting, person, start) reminded under the key that named the meeting alone
+    (``reminder:meeting_tomorrow:{meeting}``, before moves had their own reminder), so the
+    switch sends nobody a second reminder of the same time; needless one day after it."""
+    keys = {f"reminder:meeting_tomorrow:{m.id}:reminder_meeting_tomorrow": m.id for m in meetings}
+    if not keys:
+        return set()
+    rows = session.execute(
+        select(Notification.dedupe_key, Notification.user_id, Notification.params).where(
+            Notification.dedupe_key.in_(keys)
+        )
+    )
+    return {
+        (keys[key], user_id, datetime.fromisoformat(params["starts_at"]))
+        for key, user_id, params in rows
+        if isinstance(params, dict) and isinstance(params.get("starts_at"), str)
+    }
 
 
 def attendance_reminders(session: Session, *, now: datetime) -> Consequences:

@@ -81,12 +81,19 @@ def enqueue_mails(session: Session, mails: Sequence[MailSpec], *, settings: Sett
 
 
 def _invite(session: Session, spec: MailSpec, user: User, *, settings: Settings, now: datetime) -> str | None:
-    """The meeting's calendar file for the mail's recipient, if the mail carries one."""
+    """The meeting's calendar file for the mail's recipient, if the mail carries one: as the
+    mail's event left the meeting (its params), so it tells the same as the mail's words."""
     meeting = session.get(Meeting, spec.params.get("meeting_id")) if spec.invite else None
     if meeting is None:
         return None
     ical = calendar_for(
-        session, meeting, user, organizer=settings.mail_from, base_url=settings.base_url, now=now
+        session,
+        meeting,
+        user,
+        organizer=settings.mail_from,
+        base_url=settings.base_url,
+        now=now,
+        as_of=spec.params,
     )
     return None if ical is None else ical.decode()
 

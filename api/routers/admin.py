@@ -91,11 +91,11 @@ def stats(session: SessionDep, _operator: Operator, now: Now) -> StatsRead:
 
 
 @router.get("/overview", responses=problems(403))
-def program_overview(session: SessionDep, _operator: Operator, now: Now, language: Language) -> OverviewRead:
+def program_overview(session: SessionDep, operator: Operator, now: Now, language: Language) -> OverviewRead:
     """What the operators' overview page shows: stages, what is stuck on whom since when
     (longest first), meetings held per month, how requests are answered, feedback, fit and
     closure-survey figures (each from at least three people) and early ends."""
-    return OverviewRead.of(overview.overview(session, now=now), now, language)
+    return OverviewRead.of(overview.overview(session, now=now), now, language, operator.timezone)
 
 
 @router.get(

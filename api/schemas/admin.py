@@ -44,9 +44,9 @@ class StuckRead(Output):
     flow_run_url: str | None
 
     @classmethod
-    def of(cls, row: listing.Row, language: str) -> StuckRead:
+    def of(cls, row: listing.Row, language: str, timezone: str = "UTC") -> StuckRead:
         m = row.mentorship
-        waiting = WaitingForRead.of(row.waiting, language)
+        waiting = WaitingForRead.of(row.waiting, language, timezone)
         if waiting is None or row.since is None:
             raise ValueError(f"mentorship {m.id} waits for nobody: it is not stuck")
         return cls(
@@ -120,11 +120,13 @@ class OverviewRead(Output):
     early_ends: EarlyEndsRead
 
     @classmethod
-    def of(cls, found: overview.Overview, now: datetime, language: str) -> OverviewRead:
+    def of(
+        cls, found: overview.Overview, now: datetime, language: str, timezone: str = "UTC"
+    ) -> OverviewRead:
         ends = found.early_ends
         return cls(
             per_stage=found.per_stage,
-            stuck=[StuckRead.of(row, language) for row in found.stuck],
+            stuck=[StuckRead.of(row, language, timezone) for row in found.stuck],
             stuck_total=found.stuck_total,
             meetings_per_month=[MonthRead(month=m, meetings_held=n) for m, n in found.meetings_per_month],
             requests=RequestsRead.model_validate(found.requests),

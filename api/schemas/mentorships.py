@@ -12,7 +12,7 @@ from api.schemas.common import Input, Output, PersonRef, TopicName
 from models import AgreementVersion, Meeting, MeetingMode, Mentorship, Stage
 from services.agreement_changes import HistoryEntry
 from services.agreements import AgreementTerms
-from services.i18n import SOURCE_LANGUAGE, translate
+from services.i18n import SOURCE_LANGUAGE, moment, translate
 from services.meetings import MeetingMove, MeetingPlan
 from services.progress import Period, PeriodStatus, Snapshot, WaitingFor, waiting_for
 
@@ -41,11 +41,17 @@ class WaitingForRead(Output):
     params: dict[str, Any]
 
     @classmethod
-    def of(cls, w: WaitingFor | None, language: str = SOURCE_LANGUAGE) -> WaitingForRead | None:
-        """``what`` in the reader's ``language``; ``who``, ``action`` and ``params`` are codes."""
+    def of(
+        cls, w: WaitingFor | None, language: str = SOURCE_LANGUAGE, timezone: str = "UTC"
+    ) -> WaitingForRead | None:
+        """``what`` in the reader's ``language``, a time in it in their ``timezone``; ``who``,
+        ``action`` and ``params`` are codes (``params.starts_at`` stays ISO 8601 in UTC)."""
         if w is None:
             return None
-        return cls(who=w.who, what=translate(w.what, language, **w.params), action=w.action, params=w.params)
+        words = dict(w.params)
+        if isinstance(words.get("starts_at"), str):
+            words["starts_at"] = moment(words["starts_at"], language, timezone)
+        return cls(who=w.who, what=translate(w.what, language, **words), action=w.action, params=w.params)
 
 
 class PeriodRead(Output):
@@ -316,7 +322,7 @@ class MentorshipRead(Output):
             acceptance_message=m.acceptance_message,
             closing_reason=m.closing_reason,
             closing_code=m.closing_code,
-            waiting_for=WaitingForRead.of(waiting_for(snap, now), language),
+            waiting_for=WaitingForRead.of(waiting_for(snap, now), language, timezone),
             agreement=AgreementVersionRead.maybe(agreement),
             meetings_held=snap.meetings_held,
             agreed_meetings_held=snap.regular_meetings_held,

@@ -9,9 +9,12 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 from icalendar import Calendar
+from sqlalchemy.orm import Session
 
+from services import engine_state
+from tasks.run_status import summary_line
 from tests.api.helpers import Flow, invalid, problem
-from tests.support import Clock, People
+from tests.support import Clock, People, Person
 
 
 def at(clock: Clock, days: float) -> str:
@@ -108,3 +111,39 @@ def test_a_move_that_breaks_a_rule_is_refused_and_changes_nothing(
     r = client.post(url, json={"starts_at": at(clock, 3)}, headers=people.operator().auth)
     assert r.status_code in (403, 404), r.text
     assert flow.state(p) == before
+
+
+def test_what_a_moved_meeting_waits_for_reads_in_each_readers_language_and_zone(
+    client: TestClient, clock: Clock, flow: Flow
+) -> None:
+    p = flow.pair("intro")
+    m = flow.confirmed(p, days=3)
+    new_start = clock.now + timedelta(days=4)  # 2026-03-06 09:00 UTC
+    flow.ok(
+        "POST", f"/api/meetings/{m['id']}/reschedule", p.mentee, json={"starts_at": new_start.isoformat()}
+    )
+    flow.ok("PUT", "/api/me/profile", p.mentee, json={"timezone": "America/New_York"})
+
+    def waiting(who: Person, language: str) -> dict[str, Any]:
+        r = client.get(p.url, headers={**who.auth, "Accept-Language": language})
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()["waiting_for"]
+        return body
+
+    for_mentor = waiting(p.mentor, "de")  # Berlin, the default zone
+    assert for_mentor["what"] == "das Treffen am 06.03.2026, 10:00 bestätigen"
+    for_mentee = waiting(p.mentee, "en")
+    assert for_mentee["what"].startswith("confirm the meeting on Mar 6, 2026, 4:00")
+    assert for_mentee["what"].endswith("AM")
+    for_home = client.get("/api/mentorships", headers={**p.mentee.auth, "Accept-Language": "en"}).json()
+    assert [x["waiting_for"]["what"] for x in for_home] == [for_mentee["what"]]
+    # the codes stay machine-readable: the time in ISO 8601, UTC
+    assert (
+        for_mentor["params"]
+        == for_mentee["params"]
+        == {"meeting_id": m["id"], "starts_at": new_start.isoformat()}
+    )
+    # operators in the Prefect UI read it in English and UTC, and are told so
+    with Session(flow.db) as session:
+        status = engine_state.run_status(session, p.id, now=clock.now)
+    assert summary_line(status) == "intro · waiting for mentor: confirm the meeting on 2026-03-06 09:00 UTC"

@@ -89,6 +89,7 @@ def test_decisions_reach_the_other_side(pair: Pair, inbox: Inbox) -> None:
     ]
     assert inbox.kinds("max@example.org") == [
         "agreement_submitted",
+        "meeting_calendar",  # his own calendar file for the meeting he confirmed
         "meeting_proposed",
         "request_received",
     ]

@@ -35,6 +35,8 @@ PARAMS: dict[str, Any] = {
     "since": "2026-06-01T08:00:00+00:00",
     "last_activity_at": "2026-06-01T08:00:00+00:00",
     "quiet_days": 21,
+    "meeting_status": "confirmed",
+    "change": "moved",
 }
 
 

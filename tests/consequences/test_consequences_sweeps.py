@@ -10,8 +10,10 @@ from sqlalchemy.orm import Session
 
 from models import Meeting, Mentorship, Notification, Stage
 from models.settings import Settings
+from services import meetings
 from services.agreements import AgreementTerms
 from services.feedback_links import verify_feedback_token
+from services.meetings import MeetingMove
 from tasks.mail import send_pending_mail
 from tasks.sweeps import (
     expire_requests,
@@ -158,3 +160,78 @@ def test_meeting_reminder_the_day_before_and_attendance_reminder_after(pair: Pai
     send_pending_mail.fn()
     assert inbox.kinds("mia@") == ["reminder_meeting_tomorrow"]
     assert inbox.kinds("max@") == ["reminder_attendance", "reminder_meeting_tomorrow"]
+
+
+def test_a_meeting_moved_after_its_reminder_is_reminded_of_its_new_time_once(
+    pair: Pair, inbox: Inbox
+) -> None:
+    pair.request()
+    pair.accept()
+    meeting_id = pair.propose(timedelta(days=7))
+    pair.confirm(meeting_id)
+    starts = meeting_start(pair, meeting_id)
+
+    def mentor_moves(move: MeetingMove) -> None:  # the mentor's move keeps it confirmed
+        pair.clock.now += timedelta(minutes=10)
+        pair.as_user(
+            pair.mentor_id,
+            lambda s, u: meetings.reschedule(s, u, meeting_id, move, now=pair.clock.now),
+        )
+
+    pair.clock.now = starts - timedelta(hours=23)
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 2
+    later = starts + timedelta(hours=3)
+    mentor_moves(MeetingMove(starts_at=later))
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 0  # not due yet
+    assert remind_upcoming_meetings.fn(later - timedelta(hours=23)) == 2  # the new time: both again
+    pair.clock.now = later - timedelta(hours=22)
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 0
+    mentor_moves(MeetingMove(location="Café Mitte"))  # same time, new place: the move's mail says it
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 0
+    mentor_moves(MeetingMove(starts_at=starts))  # back to the first time: reminded of it already
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 0
+
+    send_pending_mail.fn()
+    reminders = [m for m in inbox.to("mia@") if m["X-Mentorflow-Kind"] == "reminder_meeting_tomorrow"]
+    texts = []
+    for mail in reminders:
+        body = mail.get_body(preferencelist=("plain",))
+        assert body is not None
+        texts.append(body.get_content())
+    assert len(texts) == 2
+    assert "When: Monday, March 9, 2026, 9:00" in texts[0]  # Mia reads London time
+    assert "When: Monday, March 9, 2026, 12:00" in texts[1]
+
+
+def test_a_reminder_sent_under_the_key_that_named_the_meeting_alone_is_not_sent_again(
+    pair: Pair, inbox: Inbox
+) -> None:
+    """Reminders written before the key named the start: nobody is reminded twice of one time."""
+    pair.request()
+    pair.accept()
+    meeting_id = pair.propose(timedelta(days=7))
+    pair.confirm(meeting_id)
+    starts = meeting_start(pair, meeting_id)
+    pair.clock.now = starts - timedelta(hours=23)
+    with Session(pair.engine) as session, session.begin():
+        session.add(
+            Notification(
+                user_id=pair.mentee_id,
+                mentorship_id=pair.mentorship_id,
+                kind="reminder_meeting_tomorrow",
+                params={"meeting_id": meeting_id, "starts_at": starts.isoformat()},
+                dedupe_key=f"reminder:meeting_tomorrow:{meeting_id}:reminder_meeting_tomorrow",
+                created_at=pair.clock.now - timedelta(hours=1),
+            )
+        )
+
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 1  # Max only: Mia had hers
+    later = starts + timedelta(hours=1)
+    pair.as_user(
+        pair.mentor_id,
+        lambda s, u: meetings.reschedule(s, u, meeting_id, MeetingMove(starts_at=later), now=pair.clock.now),
+    )
+    assert remind_upcoming_meetings.fn(pair.clock.now) == 2  # the new time: both
+    send_pending_mail.fn()
+    assert inbox.kinds("mia@") == ["reminder_meeting_tomorrow"]
+    assert inbox.kinds("max@") == ["reminder_meeting_tomorrow"] * 2

@@ -181,6 +181,7 @@ def test_request_to_downloaded_certificate(
         {
             "request_received": 1,
             "meeting_proposed": 2,
+            "meeting_calendar": 2,  # the calendar file of each meeting he confirmed
             "agreement_submitted": 1,
             "feedback_request": 2,
             "fit_request": 1,

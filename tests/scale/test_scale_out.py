@@ -72,6 +72,7 @@ EXPECTED_MAIL = {
     "mentor": Counter(
         request_received=1,
         meeting_proposed=2,
+        meeting_calendar=2,  # the calendar file of each meeting the mentor confirmed
         agreement_submitted=1,
         feedback_request=2,
         fit_request=1,
