@@ -26,4 +26,9 @@ def request_locale(request: Request) -> str:
     return SOURCE_LANGUAGE
 
 
+def browser_language(request: Request) -> str | None:
+    """The language ``Accept-Language`` asks for (as ``request_locale``), None without the header."""
+    return request_locale(request) if request.headers.get("accept-language", "").strip() else None
+
+
 Language = Annotated[str, Depends(request_locale)]

@@ -24,7 +24,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     display_name: Mapped[str] = mapped_column(String(120))
-    # "" until the person chooses: pages follow the browser, mails are English
+    # "" until the person chooses or first signs in (then the browser's language is kept:
+    # services.users.adopt_browser_language); until then pages follow the browser, mails are English
     locale: Mapped[str] = mapped_column(String(10), default="")
     timezone: Mapped[str] = mapped_column(String(60), default="Europe/Berlin")
     created_at: Mapped[datetime]

@@ -77,6 +77,16 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
+def adopt_browser_language(user: User, language: str) -> bool:
+    """Keep the browser's language (``en``/``de``) as the person's own at sign-in, unless they
+    chose one: pages follow the browser, and without this their mails, invites and
+    certificates would stay English. An explicit choice is never touched. True if it changed."""
+    if user.locale or language not in SUPPORTED_LOCALES:
+        return False
+    user.locale = language
+    return True
+
+
 def confirm_password(user: User, password: str, *, field: str = "password") -> None:
     """A step that needs the person's password again (a change of it, erasure)."""
     if not verify_password(user.password_hash, password):
@@ -142,7 +152,7 @@ def require_role(user: User, role: Role) -> None:
 @dataclass(frozen=True)
 class ProfileUpdate:
     bio: str | None = None
-    locale: str | None = None  # "" follows the browser (English in mails), else SUPPORTED_LOCALES
+    locale: str | None = None  # one of SUPPORTED_LOCALES; "" until a choice or a first sign-in
     timezone: str | None = None  # an IANA zone, e.g. "Europe/Berlin"
     mentee_goals: str | None = None
     mentee_topics: list[str] | None = None

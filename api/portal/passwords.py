@@ -20,6 +20,7 @@ from api.tokens import sign_in
 from services import password_links
 from services.errors import DomainError
 from services.i18n import _, translate
+from services.users import adopt_browser_language
 
 router = APIRouter(route_class=PortalRoute)
 Token = Annotated[str, Query(max_length=300)]
@@ -62,6 +63,7 @@ def choose(
         session.rollback()
         error = translate(refused.message, language, **refused.params)
         return _page(request, "password_set.html", status=refused.status, error=error, token=token)
+    adopt_browser_language(user, language)  # the first sign-in of an invited person, usually
     session_token = sign_in(session, settings, user, now=now)
     session.commit()
     response = RedirectResponse(HOME, status_code=303)

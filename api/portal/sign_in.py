@@ -24,7 +24,7 @@ from api.portal.session import (
 from api.throttling import TooManySignIns
 from api.tokens import sign_in
 from services.i18n import _, translate
-from services.users import authenticate
+from services.users import adopt_browser_language, authenticate
 
 router = APIRouter(route_class=PortalRoute)
 Next = Annotated[str | None, Query(alias="next", max_length=2000)]
@@ -81,8 +81,9 @@ def login(
         error = translate(_("Wrong email or password."), language)
         return _login_page(request, target, status=401, error=error, email=email)
     throttle.succeeded(email)
+    adopt_browser_language(user, language)  # the portal already speaks it: so will mails
     token = sign_in(session, settings, user, now=now)
-    session.commit()  # the sign-in, and a password hash that may have been upgraded
+    session.commit()  # the sign-in, a language kept, and a password hash that may have been upgraded
     response = RedirectResponse(target, status_code=303)
     start_session(response, request, settings, token)
     return response

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request, Response
 from sqlalchemy.orm import Session
 
 from api.deps import BearerToken, CurrentUser, Now, SessionDep, SettingsDep, Throttle, client_address
+from api.i18n import browser_language
 from api.problems import problems
 from api.schemas.users import Accepted, PasswordChange, PasswordForgotten, PasswordSet, TokenRead
 from api.tokens import sign_in, sign_out
@@ -18,7 +19,7 @@ from models.settings import Settings
 from services import password_links, sign_ins
 from services.errors import NotAuthenticated
 from services.i18n import _
-from services.users import authenticate, change_password, find_user
+from services.users import adopt_browser_language, authenticate, change_password, find_user
 from tasks.mail import enqueue_password_link
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -62,6 +63,7 @@ def token(
     if user is None:
         raise NotAuthenticated(_("Wrong email or password."))
     throttle.succeeded(form.username)
+    _keep_browser_language(request, user)
     return _signed_in(session, settings, user, now=now)  # (and a password hash maybe upgraded)
 
 
@@ -123,6 +125,7 @@ def set_password_with_link(
     and ends every other sign-in."""
     throttle.attempt(password_links.holder_key(body.token), client_address(request))
     user = password_links.set_password(session, settings.secret_key, body.token, body.password, now=now)
+    _keep_browser_language(request, user)
     return _signed_in(session, settings, user, now=now)
 
 
@@ -132,6 +135,13 @@ def mail_reset_link(session: Session, settings: Settings, email: str, *, now: da
     if user is not None and user.deactivated_at is None:
         enqueue_password_link(session, user, "reset", settings=settings, now=now)
         session.commit()
+
+
+def _keep_browser_language(request: Request, user: User) -> None:
+    """A person who never chose a language keeps the one their client asks for, if it asks."""
+    language = browser_language(request)
+    if language is not None:
+        adopt_browser_language(user, language)
 
 
 def _signed_in(session: Session, settings: Settings, user: User, *, now: datetime) -> TokenRead:

@@ -6,11 +6,15 @@ import httpx
 import jwt
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from api.tokens import issue_token
+from models import OutgoingEmail, User
 from models.settings import Settings
+from tasks.mail import enqueue_password_link
 from tests.api.helpers import CONTRACT, EXTRA, Flow, Operation, invalid, problem
-from tests.support import Clock, People
+from tests.support import Clock, People, Person
 
 
 def token_form(email: str, password: str) -> dict[str, str]:
@@ -51,6 +55,31 @@ def test_token_refuses_wrong_credentials_alike(client: TestClient, people: Peopl
     body = problem(r, 401, detail="wrong email or password")
     assert "access_token" not in body
     assert r.headers["www-authenticate"].lower().startswith("bearer")
+
+
+def test_signing_in_keeps_the_clients_language_until_the_person_chooses_one(
+    client: TestClient, people: People, db: Engine, clock: Clock, settings: Settings
+) -> None:
+    anna, ben = people.mentee("Anna Schmidt"), people.mentee("Ben Brown")
+    german = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.8"}
+
+    def sign_in(person: Person, headers: dict[str, str]) -> str:
+        r = client.post("/api/auth/token", data=token_form(person.email, person.password), headers=headers)
+        assert r.status_code == 200, r.text
+        me = client.get("/api/me", headers={"Authorization": f"Bearer {r.json()['access_token']}"})
+        return str(me.json()["locale"])
+
+    assert sign_in(anna, {}) == ""  # no header: nothing to go by, still no choice
+    assert sign_in(anna, german) == "de"  # kept: mails follow from now on
+    with Session(db) as s:
+        enqueue_password_link(s, s.get_one(User, anna.id), "reset", settings=settings, now=clock.now)
+        s.commit()
+        subject = s.scalars(select(OutgoingEmail.subject).where(OutgoingEmail.user_id == anna.id)).one()
+    assert "Passwort" in subject
+    assert sign_in(anna, {"Accept-Language": "en-GB"}) == "de"  # kept once, not flipped by each device
+
+    assert client.put("/api/me/profile", headers=ben.auth, json={"locale": "en"}).status_code == 200
+    assert sign_in(ben, german) == "en"  # an explicit choice stays
 
 
 def test_token_without_form_fields_is_invalid(client: TestClient) -> None:
