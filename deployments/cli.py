@@ -87,7 +87,8 @@ def demo(_args: argparse.Namespace) -> int:
         cast, mentorship_id = create_demo(session, now=datetime.now(UTC))
     print(f"demo users (password for all: {DEMO_PASSWORD}):")
     for person in cast:
-        print(f"  {person.email:32} {person.name:14} {', '.join(r.value for r in person.roles)}")
+        speaks = " (German)" if person.locale == "de" else ""
+        print(f"  {person.email:32} {person.name:14} {', '.join(r.value for r in person.roles)}{speaks}")
     if mentorship_id is not None:
         print(
             f"mentorship {mentorship_id}: Tara and Mira, intro meeting held, agreement v1 "

@@ -1,4 +1,8 @@
-"""Demo data for a first look: an operator, two mentors, two mentees, a mentorship under way."""
+"""Demo data for a first look: an operator, two mentors, two mentees, a mentorship under way.
+
+Tara and Mira write English (their mentorship is under way); Malte and Jonas speak German:
+their language is set (so mails are German too) and their profiles are German, and the API
+walk in the README, between the two of them, writes German messages and agreement text."""
 
 from __future__ import annotations
 
@@ -23,14 +27,15 @@ class DemoPerson:
     email: str
     name: str
     roles: tuple[Role, ...]
+    locale: str = ""  # "" keeps the browser's language at the first sign-in
 
 
 CAST = (
     DemoPerson("operator@example.org", "Olga Operator", (Role.OPERATOR,)),
     DemoPerson("mira.mentor@example.org", "Mira Mentor", (Role.MENTOR,)),
-    DemoPerson("malte.mentor@example.org", "Malte Mentor", (Role.MENTOR,)),
+    DemoPerson("malte.mentor@example.org", "Malte Mentor", (Role.MENTOR,), "de"),
     DemoPerson("tara.mentee@example.org", "Tara Mentee", (Role.MENTEE,)),
-    DemoPerson("jonas.mentee@example.org", "Jonas Mentee", (Role.MENTEE,)),
+    DemoPerson("jonas.mentee@example.org", "Jonas Mentee", (Role.MENTEE,), "de"),
 )
 
 
@@ -49,6 +54,7 @@ def create_demo(session: Session, *, now: datetime) -> tuple[list[DemoPerson], i
                 roles=list(person.roles),
                 now=now,
             )
+            user.locale = person.locale
         people[person.email] = user
     mira, malte = people[CAST[1].email], people[CAST[2].email]
     tara, jonas = people[CAST[3].email], people[CAST[4].email]
@@ -67,8 +73,8 @@ def create_demo(session: Session, *, now: datetime) -> tuple[list[DemoPerson], i
         session,
         malte,
         ProfileUpdate(
-            bio="Founder of two start-ups.",
-            mentor_offer="From idea to first customers.",
+            bio="Gründer von zwei Start-ups, heute Berater für junge Unternehmen.",
+            mentor_offer="Von der Idee zu den ersten Kundinnen und Kunden.",
             mentor_topics=["starting-a-business", "networking"],
             mentor_capacity=2,
         ),
@@ -83,7 +89,11 @@ def create_demo(session: Session, *, now: datetime) -> tuple[list[DemoPerson], i
     update_profile(
         session,
         jonas,
-        ProfileUpdate(mentee_goals="Start my own business.", mentee_topics=["starting-a-business"]),
+        ProfileUpdate(
+            bio="Tischler, seit acht Jahren im Beruf.",
+            mentee_goals="Mich mit einer eigenen Werkstatt selbstständig machen.",
+            mentee_topics=["starting-a-business"],
+        ),
         now=now,
     )
     if mentorships.mentorships_of(session, tara):

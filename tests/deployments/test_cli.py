@@ -104,6 +104,14 @@ def test_demo_prints_passwords_and_leaves_a_mentorship_under_way(data_dir: Path)
         assert mentorship.stage == Stage.INTRO
         assert s.execute(text("SELECT status FROM agreement_version")).scalar_one() == "pending"
         assert s.execute(text("SELECT status FROM meeting")).scalar_one() == "held"
+        # the German-speaking people: German set as their language (mails too), a German profile
+        jonas = s.scalars(select(User).where(User.email == "jonas.mentee@example.org")).one()
+        assert jonas.locale == "de"
+        assert "Werkstatt" in jonas.profile.mentee_goals
+        tara = s.scalars(select(User).where(User.email == "tara.mentee@example.org")).one()
+        assert tara.locale == ""  # hers follows her browser at the first sign-in
+    jonas_line = next(line for line in first.stdout.splitlines() if "jonas.mentee@example.org" in line)
+    assert jonas_line.endswith("(German)")
 
 
 def test_user_add_reads_the_password_from_standard_input_and_warns_about_one_in_the_arguments(
