@@ -136,6 +136,28 @@ EVENTS = {
     "stage.changed": _("The mentorship is now: {stage}."),
     "certificate.issued": _("A certificate of participation was issued."),
 }
+#: The same events when the reader did them: in the second person, as the rest of the portal
+#: speaks to them ("You answered a survey.", not their own name).
+OWN_EVENTS = {
+    "mentorship.requested": _("You sent the request."),
+    "mentorship.accepted": _("You accepted the request."),
+    "mentorship.declined": _("You declined the request."),
+    "mentorship.withdrawn": _("You withdrew the request."),
+    "mentorship.ended": _("You ended the mentorship."),
+    "agreement.draft_saved": _("You saved a draft of agreement v{number}."),
+    "agreement.submitted": _("You submitted agreement v{number}."),
+    "agreement.approved": _("You approved agreement v{number}."),
+    "agreement.rejected": _("You asked for changes to agreement v{number}."),
+    "meeting.proposed": _("You proposed a meeting for {starts_at}."),
+    "meeting.confirmed": _("You confirmed the meeting on {starts_at}."),
+    "meeting.declined": _("You declined a meeting."),
+    "meeting.cancelled": _("You cancelled a meeting."),
+    "meeting.rescheduled": _("You moved a meeting to {starts_at}."),
+    "meeting.attendance": _("You confirmed taking part in a meeting."),
+    "feedback.given": _("You gave feedback."),
+    "survey.answered": _("You answered a survey."),
+}
+OWN_ABSENT = _("You said you did not take part in a meeting.")
 ABSENT = _("{actor} said they did not take part in a meeting.")
 OTHER_EVENT = _("Something happened.")
 

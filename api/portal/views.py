@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from api.portal.reader import Reader
-from api.portal.texts import ABSENT, EVENTS, OTHER_EVENT, STAGES, label, say
+from api.portal.texts import ABSENT, EVENTS, OTHER_EVENT, OWN_ABSENT, OWN_EVENTS, STAGES, label, say
 from models import Event, Meeting, MeetingStatus, Mentorship, User
 from services.errors import DomainError
 from services.i18n import _
@@ -142,21 +142,18 @@ class TimelineEntry:
 def timeline(
     events: list[Event], mentorship: Mentorship, viewer_id: int, reader: Reader
 ) -> list[TimelineEntry]:
-    """The mentorship's event log, newest first, in words (people by name, so every language's
-    grammar holds); the other side's drafts stay private."""
+    """The mentorship's event log, newest first, in words: the reader's own acts in the second
+    person, the others' by name (so every language's grammar holds). Each draft shows once (its
+    last save), and the other side's drafts stay private."""
     names = {
         mentorship.mentee_id: mentorship.mentee.display_name,
         mentorship.mentor_id: mentorship.mentor.display_name,
     }
     entries = []
-    for event in reversed(events):
-        if event.type == "agreement.draft_saved" and event.actor_id != viewer_id:
-            continue
+    for event in _shown(events, viewer_id):
         payload = event.payload
         actor = names.get(event.actor_id or 0, "")
-        message = EVENTS.get(event.type, OTHER_EVENT)
-        if event.type == "meeting.attendance" and not payload.get("attended", True):
-            message = ABSENT
+        message = _words(event, own=event.actor_id == viewer_id)
         params = {
             "actor": actor,
             "number": payload.get("number", ""),
@@ -172,3 +169,26 @@ def timeline(
             )
         )
     return entries
+
+
+def _shown(events: list[Event], viewer_id: int) -> list[Event]:
+    """The events a reader sees, newest first: of a draft's saves only the last ("Save draft",
+    then "Save and submit" saves it twice), and none of the other side's drafts."""
+    seen_drafts: set[object] = set()
+    shown = []
+    for event in reversed(events):
+        if event.type == "agreement.draft_saved":
+            number = event.payload.get("number")
+            if event.actor_id != viewer_id or number in seen_drafts:
+                continue
+            seen_drafts.add(number)
+        shown.append(event)
+    return shown
+
+
+def _words(event: Event, *, own: bool) -> str:
+    """The message id of ``event``, in the second person when the reader did it."""
+    absent = event.type == "meeting.attendance" and not event.payload.get("attended", True)
+    if own:
+        return OWN_ABSENT if absent else OWN_EVENTS.get(event.type, EVENTS.get(event.type, OTHER_EVENT))
+    return ABSENT if absent else EVENTS.get(event.type, OTHER_EVENT)

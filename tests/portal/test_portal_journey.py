@@ -222,5 +222,5 @@ def test_after_the_meeting_both_confirm_it_and_agree_on_the_agreement(
     expect(mentee.get_by_text("Agreement v1 is in force.")).to_be_visible()
     activity = mentee.get_by_role("region", name="Activity")
     expect(activity).to_contain_text("Mira Mentor approved agreement v1.")
-    expect(activity).to_contain_text("Tara Mentee confirmed taking part in a meeting.")
+    expect(activity).to_contain_text("You confirmed taking part in a meeting.")  # her own, to her
     assert woken == [mid] * 4  # 2 × attendance, save and submit, approve
