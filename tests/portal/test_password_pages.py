@@ -5,8 +5,10 @@ from __future__ import annotations
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
+from models import User
 from models.settings import Settings
 from tests.consequences.support import SmtpServer, password_link_in_last_mail
 from tests.support import People
@@ -34,6 +36,8 @@ def test_an_invited_mentor_follows_the_mail_to_a_first_sign_in(
 
     page.wait_for_url(f"{live_url}/portal")
     expect(page.get_by_role("heading", name="Hello, Nia Neu")).to_be_visible()
+    with Session(db) as s:  # her browser's language (en-GB) is hers now: later mails follow it
+        assert s.scalars(select(User.locale).where(User.email == "nia@example.org")).one() == "en"
     response = page.goto(url)  # the link worked once
     assert response is not None
     assert response.status == 410
