@@ -71,7 +71,7 @@ def refresh_stale(session: Session, *, now: datetime) -> int:
     """Work out the stale rows' steps again, in ``session``'s transaction (a few statements
     however many rows); how many.
 
-    The rows are loaded light into a session of their own on the same connection, so
+    The rows are loaded into a session of their own on the same connection, so
     ``session`` holds no half-loaded objects afterwards. Each row is written only if it still
     has the version it was worked out from: a fact committed meanwhile wrote the newer step.
     """
@@ -81,6 +81,7 @@ def refresh_stale(session: Session, *, now: datetime) -> int:
             scratch.scalars(
                 select(Mentorship)
                 .where(is_stale(now))
+                .order_by(Mentorship.id)  # concurrent refreshes lock rows in one order
                 .options(lazyload(Mentorship.mentee), lazyload(Mentorship.mentor))
             )
         )
