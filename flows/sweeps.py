@@ -2,7 +2,8 @@
 
 Suggested schedules (registered in ``deployments/``): ``sweep-pending-answers`` and
 ``sweep-meetings`` hourly, ``sweep-inactivity`` and ``housekeeping`` daily, ``send-mail`` every
-minute (it retries mail that could not go out, e.g. while SMTP was down).
+minute (it retries mail that could not go out, e.g. while SMTP was down, and stores the next
+steps a meeting's start changed).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from tasks.mail import send_pending_mail
 from tasks.sweeps import (
     expire_requests,
     forget_kept_for_a_while,
+    refresh_next_steps,
     remind_attendance,
     remind_pending_answers,
     remind_upcoming_meetings,
@@ -54,8 +56,10 @@ def housekeeping(now: datetime | None = None) -> None:
 
 @flow(name="send-mail")
 def send_mail() -> None:
-    """Send what waits in the outbox."""
+    """Send what waits in the outbox; store the next step of the pairs whose meeting started
+    since (operators' lists would otherwise work those out on every read)."""
     send_pending_mail()
+    refresh_next_steps()
 
 
 SWEEP_FLOWS = (inactivity_sweep, pending_answers_sweep, meetings_sweep, housekeeping, send_mail)

@@ -41,6 +41,11 @@ class Mentorship(Base):
             sqlite_where=text(_OPEN_SQL),
             postgresql_where=text(_OPEN_SQL),
         ),
+        # operators' lists: who must act (or on what), the longest waiting first; what is late
+        Index("ix_mentorship_next_who", "next_who", "next_since"),
+        Index("ix_mentorship_next_action", "next_action", "next_since"),
+        Index("ix_mentorship_next_overdue_at", "next_overdue_at"),
+        Index("ix_mentorship_next_changes_at", "next_changes_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,6 +76,15 @@ class Mentorship(Base):
     # when a consequence handler was queued for the events and has not started yet
     consequences_queued_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(default=1)
+    # its next step as ``services.progress.waiting_for`` says (``services.next_steps`` writes
+    # it with every fact): who, what, since when, when it is late (NULL: never, e.g. "meet"),
+    # and when the clock alone changes it (a live meeting's start; NULL: only a fact can).
+    # All NULL when nobody must act; an open one with no ``next_action`` was never filled.
+    next_who: Mapped[str | None] = mapped_column(String(10), default=None)
+    next_action: Mapped[str | None] = mapped_column(String(40), default=None)
+    next_since: Mapped[datetime | None] = mapped_column(default=None)
+    next_overdue_at: Mapped[datetime | None] = mapped_column(default=None)
+    next_changes_at: Mapped[datetime | None] = mapped_column(default=None)
 
     mentee: Mapped[User] = relationship(foreign_keys=[mentee_id], lazy="joined", innerjoin=True)
     mentor: Mapped[User] = relationship(foreign_keys=[mentor_id], lazy="joined", innerjoin=True)

@@ -37,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Event, Mentorship
+from services import next_steps
 
 SYSTEM_EVENTS = frozenset({"stage.changed", "certificate.issued", "mentorship.expired"})
 
@@ -50,7 +51,8 @@ def append_event(
     now: datetime,
     payload: dict[str, Any] | None = None,
 ) -> Event:
-    """Record a fact on a mentorship the caller has locked; bumps its sequence and version."""
+    """Record a fact on a mentorship the caller has locked, after the fact's changes: bumps
+    its sequence and version and writes its next step anew (``services.next_steps``)."""
     mentorship.last_seq += 1
     mentorship.version += 1
     if actor_id is not None:
@@ -65,6 +67,7 @@ def append_event(
     )
     session.add(event)
     session.flush()
+    next_steps.record(session, mentorship, now=now)
     return event
 
 

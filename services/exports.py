@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Meeting, Mentorship
+from models import Meeting, Mentorship, Survey
 from services.i18n import translate
 from services.listing import Filters, Row, list_mentorships
+from services.surveys import answered_per_mentorship
 
 BOM = "\ufeff"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,9 +31,11 @@ Cell = str | int | bool | datetime | None
 def mentorships_csv(
     session: Session, *, now: datetime, filters: Filters, zone: ZoneInfo, language: str
 ) -> str:
-    """Every mentorship that matches ``filters``: stage, dates, meetings held of planned, and
-    who the next step waits for, since when."""
+    """Every mentorship that matches ``filters``: stage, dates, meetings held of planned, who
+    the next step waits for, since when, and how many of the pair answered the fit question
+    and the closure survey (0–2: that they answered, never what)."""
     rows = list_mentorships(session, now=now, filters=filters, limit=None).rows
+    answered = answered_per_mentorship(session)
     header = [
         "id",
         "mentee",
@@ -45,8 +48,17 @@ def mentorships_csv(
         "next_step",
         f"waiting_since ({zone.key})",
         "overdue",
+        "fit_answered",
+        "closure_answered",
     ]
-    return to_csv(header, (_mentorship_line(row, zone, language) for row in rows), zone)
+    lines = (
+        [
+            *_mentorship_line(row, zone, language),
+            *(answered.get((row.mentorship.id, survey.value), 0) for survey in (Survey.FIT, Survey.CLOSURE)),
+        ]
+        for row in rows
+    )
+    return to_csv(header, lines, zone)
 
 
 def meetings_csv(session: Session, *, zone: ZoneInfo) -> str:

@@ -1,20 +1,23 @@
 """Operators' list of mentorships: search by name, filters, paging, and what is stuck.
 
-Stage and name filters are SQL, and an unfiltered page loads only its own rows. Who must act
-depends on the clock (a proposed meeting whose time passed, a meeting that started), so the
-"waiting for" and "overdue" filters work it out for every open mentorship that matches the
-rest, from light snapshots (``progress.snapshots(live_only=True)``).
+Everything is SQL: stage and name filters, and "waiting for" and "overdue" on each
+mentorship's stored next step (``services.next_steps``, refreshed first where the clock
+changed it), the order, the page and the count; only the page's rows are loaded, and their
+next step is worked out again by the one rule (``services.progress.waiting_for``) for the
+words shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session, aliased, defaultload, lazyload
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session, aliased, defaultload
 
 from models import OPEN_STAGES, Mentorship, User
+from services.next_steps import refresh_stale
 from services.progress import Snapshot, WaitingFor, is_overdue, snapshots, waiting_for, waiting_since
 from services.search import contains
 
@@ -78,20 +81,14 @@ def list_mentorships(
     """Newest request first (or, with a filter that needs the clock, the longest waiting
     first); ``limit`` None lists them all."""
     query = _matching(filters)
+    order: list[ColumnElement[Any]] = [Mentorship.id.desc()]
     if filters.needs_the_clock:
-        # only open ones wait for anyone; who must act needs no names (the page's rows get them)
-        query = query.where(Mentorship.stage.in_(OPEN_STAGES)).options(
-            lazyload(Mentorship.mentee), lazyload(Mentorship.mentor)
-        )
-        found = list(session.scalars(query.order_by(Mentorship.id.desc())).unique())
-        light = snapshots(session, found, live_only=True)
-        rows = [row for row in (row_of(s, now) for s in light) if _keeps(row, filters)]
+        refresh_stale(session, now=now)
+        query = _waiting(query, filters, now)
         if longest_waiting_first:
-            rows.sort(key=lambda r: r.since or now)
-        page = rows[offset : None if limit is None else offset + limit]
-        return Listing(_full(session, page, now), len(rows), offset, limit)
+            order.insert(0, Mentorship.next_since.asc())
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    paged = query.order_by(Mentorship.id.desc()).offset(offset)
+    paged = query.order_by(*order).offset(offset)
     if limit is not None:
         paged = paged.limit(limit)
     found = list(session.scalars(paged).unique())
@@ -121,26 +118,18 @@ def _matching(filters: Filters) -> Select[Mentorship]:
     return query
 
 
-def _keeps(row: Row, filters: Filters) -> bool:
-    if filters.overdue and not row.overdue:
-        return False
+def _waiting(query: Select[Mentorship], filters: Filters, now: datetime) -> Select[Mentorship]:
+    """Only those whose stored next step waits for ``filters.waiting_for`` (a side or an
+    action) and, with ``filters.overdue``, is late at ``now``; both imply an open one."""
+    query = query.where(Mentorship.stage.in_(OPEN_STAGES), Mentorship.next_action.is_not(None))
+    if filters.overdue:
+        query = query.where(Mentorship.next_overdue_at < now)
     if filters.waiting_for:
-        return row.waiting is not None and filters.waiting_for in (row.waiting.who, row.waiting.action)
-    return True
-
-
-def _full(session: Session, page: list[Row], now: datetime) -> list[Row]:
-    """The page's rows again, with their participants and all their meetings (the light
-    snapshots hold only some)."""
-    ids = [r.mentorship.id for r in page]
-    loaded = session.scalars(
-        select(Mentorship)
-        .where(Mentorship.id.in_(ids))
-        .options(*_NAMES_ONLY)
-        .execution_options(populate_existing=True)
-    ).unique()
-    by_id = {m.id: m for m in loaded}
-    return [row_of(s, now) for s in snapshots(session, [by_id[i] for i in ids], refresh=True)]
+        side_or_action = filters.waiting_for
+        query = query.where(
+            or_(Mentorship.next_who == side_or_action, Mentorship.next_action == side_or_action)
+        )
+    return query
 
 
 #: A list shows the participants' names, not their roles and profiles (which ``User`` would

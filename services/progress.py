@@ -239,6 +239,8 @@ def _waiting_in_working_stage(snap: Snapshot, now: datetime) -> WaitingFor:
                 for side, uid in (("mentee", m.mentee_id), ("mentor", m.mentor_id))
                 if uid not in answered
             ]
+            if not missing:  # both answered: it is held or missed in this same transaction
+                continue
             return WaitingFor(
                 "both" if len(missing) == 2 else missing[0],
                 "confirm_attendance",
@@ -283,9 +285,25 @@ def waiting_since(snap: Snapshot, waiting: WaitingFor) -> datetime:
     return m.last_activity_at
 
 
-def is_overdue(waiting: WaitingFor, since: datetime, now: datetime) -> bool:
-    """Whether the step is late: a person's after ``OVERDUE_AFTER``, the engine's after
-    ``SYSTEM_OVERDUE_AFTER``; a confirmed meeting still to come is nobody's delay."""
+def overdue_at(waiting: WaitingFor, since: datetime) -> datetime | None:
+    """When the step becomes late: a person's ``OVERDUE_AFTER`` after ``since``, the engine's
+    ``SYSTEM_OVERDUE_AFTER``; None for a confirmed meeting still to come (nobody's delay)."""
     if waiting.action == "meet":
-        return False
-    return now - since > (SYSTEM_OVERDUE_AFTER if waiting.who == "system" else OVERDUE_AFTER)
+        return None
+    return since + (SYSTEM_OVERDUE_AFTER if waiting.who == "system" else OVERDUE_AFTER)
+
+
+def is_overdue(waiting: WaitingFor, since: datetime, now: datetime) -> bool:
+    """Whether the step is late at ``now`` (after ``overdue_at``)."""
+    late_from = overdue_at(waiting, since)
+    return late_from is not None and now > late_from
+
+
+def changes_at(snap: Snapshot, now: datetime) -> datetime | None:
+    """When the clock alone changes what ``waiting_for`` says: the earliest start after ``now``
+    of a live meeting (a proposed one that started no longer waits for confirmation, a
+    confirmed one that started waits for attendance); None if only a fact can change it."""
+    return min(
+        (m.starts_at for m in snap.meetings if m.status in LIVE_MEETINGS and m.starts_at > now),
+        default=None,
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
+    OPEN_STAGES,
     AgreementStatus,
     AgreementVersion,
     Event,
@@ -19,6 +20,7 @@ from models import (
     Stage,
     User,
 )
+from services.next_steps import refresh_stale
 from services.progress import OVERDUE_AFTER
 
 #: Feedback figures for operators come from at least this many people (privacy by default).
@@ -36,6 +38,7 @@ class ProgramStats:
 
 
 def program_stats(session: Session, *, now: datetime) -> ProgramStats:
+    refresh_stale(session, now=now)
     held = session.scalar(select(func.count()).where(Meeting.status == MeetingStatus.HELD)) or 0
     count = session.scalar(select(func.count(Feedback.id))) or 0
     return ProgramStats(
@@ -76,6 +79,8 @@ def feedback_average(session: Session, *conditions: ColumnElement[bool]) -> floa
 
 
 def _overdue(session: Session, now: datetime) -> dict[str, int]:
+    """Late items of each kind, and how many mentorships' next step is late (their stored
+    next step, ``services.next_steps``, as the operators' list filters it)."""
     before = now - OVERDUE_AFTER
 
     def count(query: object) -> int:
@@ -95,6 +100,9 @@ def _overdue(session: Session, now: datetime) -> dict[str, int]:
         ),
         "attendance_missing": count(
             select(func.count()).where(Meeting.status == MeetingStatus.CONFIRMED, Meeting.starts_at < before)
+        ),
+        "mentorships": count(
+            select(func.count()).where(Mentorship.stage.in_(OPEN_STAGES), Mentorship.next_overdue_at < now)
         ),
     }
 

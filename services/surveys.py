@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -182,3 +182,14 @@ def closure_figures(session: Session) -> ClosureFigures:
         goals_reached_average=round(sum(goals) / len(goals), 2) if goals else None,
         would_recommend_share=round(sum(bool(r.would_recommend) for r in rows) / len(rows), 2),
     )
+
+
+def answered_per_mentorship(session: Session) -> dict[tuple[int, str], int]:
+    """How many of each pair answered each survey, by (mentorship id, survey): that they
+    answered, never what (operators chase who has not)."""
+    counted = session.execute(
+        select(SurveyAnswer.mentorship_id, SurveyAnswer.survey, func.count()).group_by(
+            SurveyAnswer.mentorship_id, SurveyAnswer.survey
+        )
+    ).tuples()
+    return {(mentorship_id, survey): n for mentorship_id, survey, n in counted}

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from models.db import session_scope
 from models.settings import Settings, get_settings
-from services import retention, sweeps
+from services import next_steps, retention, sweeps
 from services.consequences import Consequences, record
 from services.idempotency import forget_responses
 from tasks.engine import follow_up
@@ -60,6 +60,15 @@ def remind_upcoming_meetings(now: datetime | None = None) -> int:
 @task(name="remind-attendance", cache_policy=NO_CACHE, persist_result=False)
 def remind_attendance(now: datetime | None = None) -> int:
     return _run(lambda session, _settings, moment: sweeps.attendance_reminders(session, now=moment), now)
+
+
+@task(name="refresh-next-steps", cache_policy=NO_CACHE, persist_result=False)
+def refresh_next_steps(now: datetime | None = None) -> int:
+    """Store the next step of the mentorships whose step the clock changed (a meeting
+    started) or that were never worked out; how many. Operators' reads work these out in
+    their own transaction too, so this only spares them the work."""
+    with session_scope() as session:
+        return next_steps.refresh_stale(session, now=now or datetime.now(UTC))
 
 
 @task(name="expire-requests", cache_policy=NO_CACHE, persist_result=False)

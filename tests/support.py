@@ -162,7 +162,8 @@ class Journey:
             s.commit()
         return self
 
-    def hold_meeting(self, *, is_final: bool = False, topics: tuple[str, ...] = ("leadership",)) -> int:
+    def confirm_meeting(self, *, is_final: bool = False, topics: tuple[str, ...] = ("leadership",)) -> int:
+        """A meeting the mentee proposes and the mentor confirms, a day after the clock."""
         from services import meetings
         from services.meetings import MeetingPlan
 
@@ -178,7 +179,12 @@ class Journey:
             meeting = meetings.propose(s, mentee, self.mentorship_id, plan, now=self.clock.now)
             meetings.confirm(s, mentor, meeting.id, now=self.clock.now)
             s.commit()
-            meeting_id = meeting.id
+            return meeting.id
+
+    def hold_meeting(self, *, is_final: bool = False, topics: tuple[str, ...] = ("leadership",)) -> int:
+        from services import meetings
+
+        meeting_id = self.confirm_meeting(is_final=is_final, topics=topics)
         self.clock.advance(days=1, hours=1)
         with Session(self.engine) as s:
             for user_id in (self.mentee_id, self.mentor_id):

@@ -7,15 +7,16 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from api.deps import Now, Operator, SessionDep
 from api.downloads import CSV, csv_download
 from api.i18n import Language
 from api.problems import problems
-from api.schemas.admin import ListedMentorshipRead, OverviewRead
+from api.schemas.admin import ClosureFiguresRead, FitFiguresRead, ListedMentorshipRead, OverviewRead
 from api.schemas.common import Output
 from models import Stage
-from services import exports, handling, listing, overview, reports
+from services import exports, handling, listing, overview, reports, surveys
 
 router = APIRouter(prefix="/admin", tags=["operators"])
 
@@ -24,9 +25,15 @@ class StatsRead(Output):
     per_stage: dict[str, int]
     meetings_held: int
     feedback_count: int
-    feedback_average: float | None
+    feedback_average: float | None  # null until at least three people gave a rating
     feedback_average_by_role: dict[str, float | None]
-    overdue: dict[str, int]
+    overdue: dict[str, int] = Field(
+        description="late items: requests_unanswered, agreements_waiting, meetings_unconfirmed "
+        "(proposed, start passed), attendance_missing; and mentorships, how many mentorships' "
+        "next step is late (as /api/admin/mentorships?overdue=true)"
+    )
+    fit: FitFiguresRead
+    closure: ClosureFiguresRead
 
 
 @router.get("/mentorships", responses=problems(403))
@@ -86,8 +93,14 @@ def set_aside(session: SessionDep, _operator: Operator) -> list[SetAsideRead]:
 
 @router.get("/stats", responses=problems(403))
 def stats(session: SessionDep, _operator: Operator, now: Now) -> StatsRead:
-    """Counts per stage, meetings held, feedback averages and what is overdue."""
-    return StatsRead.model_validate(reports.program_stats(session, now=now))
+    """Counts per stage, meetings held, feedback averages, what is overdue, and the fit and
+    closure-survey figures (each figure only from at least three people, else null)."""
+    found = reports.program_stats(session, now=now)
+    return StatsRead(
+        **vars(found),
+        fit=FitFiguresRead.model_validate(surveys.fit_figures(session)),
+        closure=ClosureFiguresRead.model_validate(surveys.closure_figures(session)),
+    )
 
 
 @router.get("/overview", responses=problems(403))

@@ -319,6 +319,8 @@ def test_csv_exports_of_mentorships_and_meetings_read_back_as_they_are(
         "next_step",
         "waiting_since (Europe/Berlin)",
         "overdue",
+        "fit_answered",
+        "closure_answered",
     ]
     by_id = {int(r["id"]): r for r in rows}
     assert set(by_id) == {jorg.id, waiting.id}

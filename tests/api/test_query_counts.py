@@ -164,10 +164,13 @@ def measure(
 
 def begin_every_list(w: World, flow: Flow, people: People, db: Engine, clock: Clock) -> None:
     """One row in the lists the pair has none of yet (the audit log, the overview's late
-    pairs): a page may load a fixed few things for the first row of a kind, not for every row."""
+    pairs, a stored next step the clock made stale: a confirmed meeting that started since
+    the pair's last fact): a page may load a fixed few things for the first row of a kind,
+    not for every row."""
     _invite(flow, w.people["operator"], "first")
     late = Journey(db, Clock(clock.now - timedelta(days=8)), people.mentee("Late"), people.mentor("Late"))
     late.request().accept().hold_meeting()
+    late.confirm_meeting()
 
 
 def _invite(flow: Flow, operator: Person, name: str) -> None:

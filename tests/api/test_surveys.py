@@ -4,6 +4,8 @@ only from three people on."""
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -100,12 +102,15 @@ def test_the_fit_question_comes_after_the_intro_meeting_and_only_its_author_read
         (operator, f"{p.url}/events"),
         (operator, p.url),
         (operator, "/api/admin/overview"),
+        (operator, "/api/admin/stats"),
         (operator, "/api/admin/mentorships"),
+        (operator, "/api/admin/exports/mentorships.csv"),
     ):
         r = client.get(path, headers=who.auth)
         assert r.status_code == 200, (path, r.text)
         assert SECRET not in r.text, path
-        assert "not_sure" not in r.text or path == "/api/admin/overview", path  # overview: the key only
+        # the figures' key only
+        assert "not_sure" not in r.text or path in ("/api/admin/overview", "/api/admin/stats"), path
 
     # once the pair moved on past the working stages, the question is no longer asked
     flow.ok("POST", f"{p.url}/end", p.mentor, json={"reason_code": "not_a_fit"})
@@ -173,9 +178,20 @@ def test_own_answers_are_in_the_export_and_go_with_erasure(
 
 
 def test_survey_figures_appear_from_three_people_on(client: TestClient, flow: Flow, operator: Person) -> None:
+    """In the overview and the stats alike; the mentorships' CSV says how many of each pair
+    answered, never what."""
+
     def overview() -> dict[str, Any]:
         body: dict[str, Any] = flow.get("/api/admin/overview", operator)
+        stats: dict[str, Any] = flow.get("/api/admin/stats", operator)
+        assert (stats["fit"], stats["closure"]) == (body["fit"], body["closure"])
         return body
+
+    def answered() -> dict[int, tuple[str, str]]:
+        r = client.get("/api/admin/exports/mentorships.csv", headers=operator.auth)
+        assert r.status_code == 200, r.text
+        rows = csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))
+        return {int(row["id"]): (row["fit_answered"], row["closure_answered"]) for row in rows}
 
     first, second = flow.pair("intro"), flow.pair("intro")
     for p in (first, second):
@@ -185,6 +201,7 @@ def test_survey_figures_appear_from_three_people_on(client: TestClient, flow: Fl
     assert overview()["fit"] == {"yes": None, "not_sure": None, "no": None}  # two people
     flow.ok("POST", f"{second.url}/fit", second.mentee, 201, json={"answer": "yes"})
     assert overview()["fit"] == {"yes": pytest.approx(0.67), "not_sure": 0.0, "no": pytest.approx(0.33)}
+    assert answered() == {first.id: ("2", "0"), second.id: ("1", "0")}
 
     done = [completed_pair(flow), completed_pair(flow)]
     for who, goals, recommend in ((done[0].mentee, 5, True), (done[0].mentor, 2, False)):
@@ -207,6 +224,7 @@ def test_survey_figures_appear_from_three_people_on(client: TestClient, flow: Fl
         "goals_reached_average": pytest.approx(3.0),
         "would_recommend_share": pytest.approx(0.67),
     }
+    assert {done[0].id: ("0", "2"), done[1].id: ("0", "1")}.items() <= answered().items()
 
 
 def test_the_mail_link_opens_the_survey_for_its_participant_alone(

@@ -17,6 +17,7 @@ from services.meetings import MeetingMove
 from tasks.mail import send_pending_mail
 from tasks.sweeps import (
     expire_requests,
+    refresh_next_steps,
     remind_attendance,
     remind_pending_answers,
     remind_upcoming_meetings,
@@ -150,6 +151,13 @@ def test_meeting_reminder_the_day_before_and_attendance_reminder_after(pair: Pai
     assert remind_upcoming_meetings.fn(starts - timedelta(hours=23)) == 2
     assert remind_upcoming_meetings.fn(starts - timedelta(hours=1)) == 0
     assert remind_upcoming_meetings.fn(starts + timedelta(minutes=5)) == 0
+
+    # the minute sweep stores what the meeting's start changed: now both must say they took part
+    assert refresh_next_steps.fn(starts - timedelta(minutes=1)) == 0
+    assert mentorship(pair).next_action == "meet"
+    assert refresh_next_steps.fn(starts + timedelta(minutes=1)) == 1
+    assert (mentorship(pair).next_who, mentorship(pair).next_action) == ("both", "confirm_attendance")
+    assert refresh_next_steps.fn(starts + timedelta(minutes=2)) == 0
 
     assert remind_attendance.fn(starts + timedelta(minutes=30)) == 0  # still going on
     pair.clock.now = starts + timedelta(minutes=45)
