@@ -223,7 +223,7 @@ def run_locust(base: str, scene_file: Path, prefix: Path, args: argparse.Namespa
     }
     command = [PYTHON, "-m", "locust", "-f", str(USERS_FILE), "--headless", "--host", base]
     command += ["-u", str(users), "-r", str(max(1, users // SPAWN_SECONDS)), "--reset-stats"]
-    command += ["-t", f"{args.seconds + SPAWN_SECONDS}s", "--stop-timeout", "10", "--csv", str(prefix)]
+    command += ["-t", f"{args.seconds + SPAWN_SECONDS}s", "--stop-timeout", "60", "--csv", str(prefix)]
     command += ["--only-summary", "--loglevel", "WARNING"]
     began = time.perf_counter()
     with (prefix.parent / "locust.log").open("ab") as log:
