@@ -308,6 +308,9 @@ def report(runs: list[Run]) -> None:
         + " | ".join(f"{r.api_cores:.2f} / {r.locust_cores:.2f}" for r in runs)
         + " |"
     )
+    achieved = [next(x.rate for x in r.rows if x.kind == "Aggregated") for r in runs]
+    per_request = [1000 * r.api_cores / max(0.001, rate) for r, rate in zip(runs, achieved, strict=True)]
+    print("| API CPU per request, ms | " + " | ".join(f"{ms:.1f}" for ms in per_request) + " |")
     print(
         "| machine busy (2 cores = 100 %) | "
         + " | ".join(f"{100 * r.machine_busy:.0f} %" for r in runs)
