@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import Engine
 
+from api.database_slots import DatabaseSlots
 from api.deps import IdempotentReplay
 from api.docs import install_docs
 from api.portal import router as portal_router
@@ -60,6 +61,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.sessions = session_factory(engine)
+    app.state.database_slots = DatabaseSlots.for_engine(engine)
     app.state.clock = clock
     app.state.sign_in_throttle = SignInThrottle.from_settings(settings)
     app.state.on_fact = on_fact or partial(after_fact, db=engine)

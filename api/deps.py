@@ -12,6 +12,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
+from api.database_slots import database_slot
 from api.throttling import SignInThrottle
 from api.tokens import token_user
 from models import User
@@ -31,10 +32,11 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
+def get_session(request: Request, _slot: Annotated[None, Depends(database_slot)]) -> Iterator[Session]:
     """Every request's session takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``),
     reads included: measured against read-only sessions for GETs, that gave more throughput
-    and a lower median in one process, at the cost of a longer tail (BENCHMARKS.md)."""
+    and a lower median in one process, at the cost of a longer tail (BENCHMARKS.md). It opens
+    only once the request holds a database slot (``api/database_slots.py``)."""
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
         yield session

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from statistics import median, quantiles
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, text
 from sqlalchemy.orm import Session
 
 os.environ.setdefault("MENTORFLOW_ENV", "test")
@@ -174,6 +174,11 @@ def fill(engine: Engine, size: int) -> int:
         ):
             for start in range(0, len(rows), 2000):
                 conn.execute(insert(model), rows[start : start + 2000])
+        if engine.dialect.name == "postgresql":  # the ids above were explicit: move the sequences on
+            for model in (User, Mentorship, Meeting):
+                table = f'"{model.__tablename__}"'
+                sequence = f"pg_get_serial_sequence('{table}', 'id')"
+                conn.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))
     return 1
 
 

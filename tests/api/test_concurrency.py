@@ -214,3 +214,13 @@ def test_both_attendances_at_once_make_the_meeting_held_once(live_url: str, flow
     assert types.count("meeting.held") == 1
     held = httpx.get(f"{live_url}/api/meetings/{m['id']}", headers=p.mentor.auth).json()
     assert held["status"] == "held"
+
+
+def test_more_requests_at_once_than_the_server_has_threads(live_url: str, flow: Flow) -> None:
+    """FastAPI runs requests in 40 threads. With more at once, the threads all waited for the
+    database (SQLite's write lock, PostgreSQL's pooled connections) held by requests that
+    waited for a thread, until a 30 s timeout answered 500 (found by benchmarks/api_load.py)."""
+    p = flow.pair("intro")
+    call: Call = ("GET", p.url, p.mentee, None, {})
+    responses = at_once(live_url, [call] * 100)
+    assert statuses(responses) == Counter({200: 100})  # before: 500s after 30 s
