@@ -90,7 +90,7 @@ SEED_TABLES = (
 )
 #: Tables whose own ids the copies keep track of (other rows point at them).
 KEYED = ("user", "mentorship", "meeting")
-CREATING_AT_ONCE = 32  # flow runs created concurrently through Prefect's API
+CREATING_AT_ONCE = 16  # flow runs created concurrently through Prefect's API
 DECISION = re.compile(r"^mentorship \d+: (start|wake|reschedule)")
 FORKSERVER_HELPERS = (
     "from multiprocessing.forkserver import",
@@ -390,13 +390,27 @@ async def create_run(client: httpx.AsyncClient, template: Template, mentorship_i
             },
         },
     }
-    answer = await client.post(f"/deployments/{run['deployment_id']}/create_flow_run", json=body)
-    answer.raise_for_status()
+    answer = await post(client, f"/deployments/{run['deployment_id']}/create_flow_run", body)
     run_id = str(answer.json()["id"])
     for key, value in template.inputs.items():
-        stored = await client.post(f"/flow_runs/{run_id}/input", json={"key": key, "value": value})
-        stored.raise_for_status()
+        await post(client, f"/flow_runs/{run_id}/input", {"key": key, "value": value})
     return run_id
+
+
+async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> httpx.Response:
+    """POST, again after a pause when the busy server answers 5xx (its database pool ran dry);
+    safe: the run has an idempotency key, and an input stored already answers 409."""
+    for pause in (1, 2, 4, 8, 16, 32, 0):
+        answer = await client.post(path, json=body)
+        if answer.status_code < 500 and answer.status_code != 409:
+            answer.raise_for_status()
+            return answer
+        if answer.status_code == 409:
+            return answer
+        if not pause:
+            answer.raise_for_status()
+        await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 # --- proof that the seed is real ---------------------------------------------------------------
