@@ -6,8 +6,10 @@ minute (it retries mail that could not go out, e.g. while SMTP was down, and sto
 steps a meeting's start changed).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: the runner hands each flow to its process
+# pickled by value, with only the globals its code uses, so a ``now: "datetime | None"`` kept
+# as a string could not be resolved there, and Prefect failed every scheduled sweep while
+# validating its parameters ("``Inactivity_SweepModel`` is not fully defined").
 from datetime import datetime
 
 from prefect import flow

@@ -22,7 +22,7 @@ from services import progress
 from services.access import load_mentorship
 from services.errors import NotFound
 from services.i18n import _, translate
-from services.lifecycle import move_due
+from services.lifecycle import move_due, moves_due
 
 LIFECYCLE_FLOW = "mentorship-lifecycle"
 LIFECYCLE_DEPLOYMENT_NAME = "lifecycle"
@@ -141,11 +141,15 @@ def _lock(session: Session, mentorship_id: int) -> Mentorship:
     return mentorship
 
 
-def wait_is_met(session: Session, mentorship: Mentorship) -> bool:
-    """The suspended run has something to do: the facts moved past the stage it waits in."""
+def wait_is_met(session: Session, mentorship: Mentorship, *, move_is_due: bool | None = None) -> bool:
+    """The suspended run has something to do: the facts moved past the stage it waits in.
+
+    ``move_is_due``: ``move_due`` for the mentorship when the caller knows it already."""
     if mentorship.run_stage is None or mentorship.run_stage in FINISHED_STAGES:
         return False
-    return mentorship.stage != mentorship.run_stage or move_due(session, mentorship)
+    if mentorship.stage != mentorship.run_stage:
+        return True
+    return move_due(session, mentorship) if move_is_due is None else move_is_due
 
 
 # --- what the API and the reconciler read -------------------------------------------------------
@@ -199,16 +203,19 @@ def engine_targets(session: Session) -> list[EngineTarget]:
         .order_by(Mentorship.id)
     ).all()
     oldest = _oldest_unhandled(session, [m for m in mentorships if m.last_seq > m.processed_seq])
-    return [_target(session, m, oldest.get(m.id)) for m in mentorships]
+    due = moves_due(session, list(mentorships))
+    return [_target(session, m, oldest.get(m.id), move_is_due=m.id in due) for m in mentorships]
 
 
-def _target(session: Session, m: Mentorship, oldest_unhandled_at: datetime | None) -> EngineTarget:
+def _target(
+    session: Session, m: Mentorship, oldest_unhandled_at: datetime | None, *, move_is_due: bool | None = None
+) -> EngineTarget:
     return EngineTarget(
         mentorship_id=m.id,
         stage=m.stage,
         flow_run_id=m.flow_run_id,
         run_stage=m.run_stage,
-        wait_met=wait_is_met(session, m),
+        wait_met=wait_is_met(session, m, move_is_due=move_is_due),
         last_seq=m.last_seq,
         processed_seq=m.processed_seq,
         oldest_unhandled_at=oldest_unhandled_at,

@@ -16,11 +16,14 @@ from uuid import UUID
 import pytest
 from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import StateType
+from prefect.client.schemas.objects import FlowRun, StateType
+from prefect.deployments import run_deployment
+from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from deployments.serve import SWEEPS
 from flows.lifecycle import ENDINGS
 from models import Achievement, Certificate, Mentorship, OutgoingEmail, Stage
 from services import handling
@@ -384,3 +387,25 @@ def test_reconciler_passes_never_overlap_and_a_skipped_pass_says_so(runner: Runn
         run_reconciler()  # a pass that finds the slot taken completes at once, doing nothing
     with one_reconciler_pass():  # released: the next pass gets it
         pass
+
+
+def test_every_scheduled_sweep_completes_when_the_runner_runs_it(runner: RunnerControl) -> None:
+    """As its schedule starts it: through the runner, in a forked process, no parameters. (The
+    sweeps taking ``now: datetime | None`` once failed there validating their parameters.)"""
+    for sweep, name, _every in SWEEPS:
+        # the runner registers the sweeps after the deployments its fixture waits for
+        wait_until(partial(deployment_exists, f"{sweep.name}/{name}"), timeout=60, what=sweep.name)
+        run: FlowRun = run_deployment(  # type: ignore[assignment, call-arg]
+            f"{sweep.name}/{name}", timeout=90, poll_interval=0.5, as_subflow=False, _sync=True
+        )
+        assert run.state is not None
+        assert run.state.is_completed(), f"{sweep.name}: {run.state}"
+
+
+def deployment_exists(name: str) -> bool:
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_deployment_by_name(name)
+        except ObjectNotFound:
+            return False
+    return True

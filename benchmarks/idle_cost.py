@@ -1,0 +1,723 @@
+"""Idle cost of many live mentorships, each with its suspended lifecycle run (issue 12).
+
+    python -m benchmarks.idle_cost [--sizes 100] [--passes 3]     # the issue: --sizes 1000,10000
+
+The real stack, as ``mentorflow up`` runs it: a Prefect server on PostgreSQL (its own database),
+the application database on PostgreSQL (its own database, migrated), one runner
+(``python -m deployments.serve``), one task worker (``python -m deployments.task_worker``), the
+API (``uvicorn api.main:app``) and an SMTP sink. The scheduled reconciler is set to a day
+(``MENTORFLOW_RECONCILE_EVERY=24h``) so that only the measured passes run; the sweeps keep
+their schedules.
+
+Seeding (a real start costs ~1 s of CPU per run, so 10,000 real starts would take hours):
+
+1. two template mentorships are driven for real through ``services`` (``tests/engine/walk.py``):
+   one accepted (``intro``, its run suspended waiting for the first approved agreement) and one
+   with its agreement approved (``active``, suspended waiting for the final meeting);
+2. each seeded mentorship copies one template's application rows (users, roles, profiles, the
+   mentorship, its events, agreement versions, meetings, attendances, notifications,
+   achievements; new ids, emails and names) in bulk, and gets a flow run created through
+   Prefect's API from the lifecycle deployment in the template run's Suspended state: name and
+   idempotency key ``mentorship-{id}``, parameters, tags, empirical policy (its pause keys),
+   the state's message and details (pause key, run input keyset, timeout), and the resume
+   form's stored inputs (schema, description). Its ``flow_run_id`` is set as the real one's;
+3. proof: every reconciler pass must decide nothing (no start, wake or reschedule), the seeded
+   runs stay suspended, and after the measurements three seeded ``intro`` pairs agree (draft,
+   submit, approve, through services): their runs are resumed by the engine, activate the
+   mentorship and suspend again waiting for the final meeting.
+
+Measured at 0 (the stack alone) and at each size: processes held by the runner and the task
+worker beyond their own (and the runner's forkserver helpers), the memory of every process of
+the stack (RSS; PostgreSQL backends of the two databases: their private memory, ``RssAnon``),
+both databases' size, and the time of one pass of the reconciler and of each sweep, run through
+the runner (``run_deployment``, as ``tests/engine/runs.run_reconciler`` does), ``--passes``
+times each: the run's own time (Prefect's start to end) and the wall time from the request.
+
+Everything this starts is stopped and both databases are dropped at the end, also on failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from statistics import median
+from typing import Any
+
+import httpx
+import psycopg
+from sqlalchemy import ColumnElement, Engine, Table, func, insert, select, text
+
+from benchmarks.databases import migrated_database
+from models.base import Base
+from tests.engine.harness import (
+    PG_ADMIN_URL,
+    PYTHON,
+    Mailbox,
+    PrefectServer,
+    Process,
+    child_env,
+    create_pg_database,
+    deployments_exist,
+    drop_pg_database,
+    free_port,
+    wait_until,
+)
+
+#: Application tables a seeded mentorship copies from its template, parents first.
+SEED_TABLES = (
+    "user",
+    "user_role",
+    "profile",
+    "mentorship",
+    "event",
+    "agreement_version",
+    "meeting",
+    "attendance",
+    "notification",
+    "achievement",
+)
+#: Tables whose own ids the copies keep track of (other rows point at them).
+KEYED = ("user", "mentorship", "meeting")
+CREATING_AT_ONCE = 16  # flow runs created concurrently through Prefect's API
+DECISION = re.compile(r"^mentorship \d+: (start|wake|reschedule)")
+FORKSERVER_HELPERS = (
+    "from multiprocessing.forkserver import",
+    "from multiprocessing.resource_tracker import",
+)
+
+
+def say(text: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {text}", flush=True)
+
+
+# --- the stack ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Stack:
+    work: Path
+    server: PrefectServer
+    prefect_db: str
+    app: Engine
+    app_db: str
+    mailbox: Mailbox
+    api: Process
+    runner: Process
+    task_worker: Process
+    api_url: str = ""
+
+    @property
+    def parts(self) -> dict[str, Process]:
+        assert self.server.process is not None
+        return {
+            "API (uvicorn)": self.api,
+            "Prefect server": self.server.process,
+            "runner": self.runner,
+            "task worker": self.task_worker,
+        }
+
+
+@contextmanager
+def stack(work: Path) -> Iterator[Stack]:
+    stamp = os.getpid()
+    prefect_db, app_db = f"mentorflow_idle_prefect_{stamp}", f"mentorflow_idle_app_{stamp}"
+    with ExitStack() as cleanup:
+        app = cleanup.enter_context(migrated_database("postgresql", app_db))
+        cleanup.callback(drop_pg_database, prefect_db)
+        server = PrefectServer(
+            home=work / "prefect-home",
+            database_url=create_pg_database(prefect_db),
+            server_env={  # as the scale-out test: the default pool runs dry on 2 cores
+                "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE": "20",
+                "PREFECT_SERVER_DATABASE_SQLALCHEMY_MAX_OVERFLOW": "20",
+            },
+        )
+        server.home.mkdir()
+        cleanup.callback(server.stop)
+        server.start(timeout=240)
+        mailbox = Mailbox()
+        mailbox.start()
+        cleanup.callback(mailbox.stop)
+        env = child_env(
+            **server.client_env(),
+            PREFECT_LOCAL_STORAGE_PATH=str(work / "results"),
+            MENTORFLOW_ENGINE="prefect",
+            MENTORFLOW_DATABASE_URL=app.url.render_as_string(hide_password=False),
+            MENTORFLOW_DATA_DIR=str(work / "data"),
+            MENTORFLOW_SMTP_URL=mailbox.url,
+            MENTORFLOW_BASE_URL="https://mentoring.example.org",
+            MENTORFLOW_RECONCILE_EVERY="24h",  # only the measured passes
+        )
+        # this process states facts and reads runs as the API does
+        os.environ.update({k: v for k, v in env.items() if k.startswith(("PREFECT_", "MENTORFLOW_"))})
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
+        port = free_port()
+        api = Process(
+            [PYTHON, "-m", "uvicorn", "api.main:app", "--port", str(port), "--log-level", "warning"],
+            env=env,
+            log_path=work / "api.log",
+        )
+        runner = Process([PYTHON, "-m", "deployments.serve"], env, work / "runner.log")
+        task_worker = Process([PYTHON, "-m", "deployments.task_worker"], env, work / "task-worker.log")
+        for part in (api, runner, task_worker):
+            cleanup.callback(part.stop)
+            part.start()
+        wait_until(lambda: _healthy(f"http://127.0.0.1:{port}/healthz"), timeout=120, what="the API")
+        wait_until(deployments_exist, timeout=180, interval=0.5, what="the served deployments")
+        wait_until(
+            lambda: "serving handle-events" in task_worker.log_path.read_text(),
+            timeout=120,
+            what="the task worker",
+        )
+        yield Stack(work, server, prefect_db, app, app_db, mailbox, api, runner, task_worker)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def prefect_sql(stack: Stack, query: str, *params: object) -> list[tuple[Any, ...]]:
+    url = psycopg.conninfo.make_conninfo(PG_ADMIN_URL, dbname=stack.prefect_db)
+    with psycopg.connect(url) as conn:
+        return conn.execute(query, params).fetchall()
+
+
+# --- templates: real mentorships, driven through services ------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    mentorship_id: int
+    flow_run_id: str
+    rows: dict[str, list[dict[str, Any]]]
+    run: dict[str, Any]  # the flow run, as Prefect's API gives it
+    inputs: dict[str, str]  # the resume form's stored inputs, by key
+
+
+def drive_templates(stack: Stack) -> list[Template]:
+    from tests.engine.walk import Walk
+    from tests.support import Clock
+
+    clock = Clock(datetime.now(UTC))
+    intro = Walk(stack.app, clock=clock)
+    intro.request()
+    intro.accept()
+    active = Walk(stack.app, clock=clock)
+    active.request()
+    active.accept()
+    settled(stack, intro.mentorship_id, "intro")
+    settled(stack, active.mentorship_id, "intro")
+    active.agree()
+    settled(stack, active.mentorship_id, "active")
+    return [read_template(stack, w.mentorship_id) for w in (intro, active)]
+
+
+def settled(stack: Stack, mentorship_id: int, stage: str, *, after_key: str | None = None) -> str:
+    """Wait until the mentorship is in ``stage``, its events handled and its run suspended
+    there (under a key other than ``after_key``); returns the run's pause key."""
+
+    def done() -> str | None:
+        with stack.app.connect() as conn:
+            row = conn.execute(
+                text(
+                    "SELECT stage, run_stage, last_seq, processed_seq, flow_run_id"
+                    " FROM mentorship WHERE id = :i"
+                ),
+                {"i": mentorship_id},
+            ).one()
+        if row.stage != stage or row.run_stage != stage or row.last_seq != row.processed_seq:
+            return None
+        run = httpx.get(f"{stack.server.api_url}/flow_runs/{row.flow_run_id}", timeout=10).json()
+        state = run["state"] or {}
+        key = (state.get("state_details") or {}).get("pause_key")
+        if state.get("type") != "PAUSED" or key == after_key or f"stage:{stage}" not in run["tags"]:
+            return None
+        return str(key)
+
+    return wait_until(done, timeout=180, interval=0.2, what=f"mentorship {mentorship_id} waiting in {stage}")
+
+
+def read_template(stack: Stack, mentorship_id: int) -> Template:
+    tables = Base.metadata.tables
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with stack.app.connect() as conn:
+        m = conn.execute(select(tables["mentorship"]).where(tables["mentorship"].c.id == mentorship_id)).one()
+        users = [m.mentee_id, m.mentor_id]
+        meetings = list(
+            conn.scalars(
+                select(tables["meeting"].c.id).where(tables["meeting"].c.mentorship_id == mentorship_id)
+            )
+        )
+        for name in SEED_TABLES:
+            table = tables[name]
+            where: ColumnElement[bool]
+            if name == "user":
+                where = table.c.id.in_(users)
+            elif name == "mentorship":
+                where = table.c.id == mentorship_id
+            elif name in ("user_role", "profile"):
+                where = table.c.user_id.in_(users)
+            elif name == "attendance":
+                where = table.c.meeting_id.in_(meetings)
+            else:
+                where = table.c.mentorship_id == mentorship_id
+            rows[name] = [dict(r._mapping) for r in conn.execute(select(table).where(where))]
+    flow_run_id = str(m.flow_run_id)
+    run = httpx.get(f"{stack.server.api_url}/flow_runs/{flow_run_id}", timeout=10).json()
+    keyset = run["state"]["state_details"]["run_input_keyset"]
+    inputs = {}
+    for key in (keyset["schema"], keyset["description"]):
+        answer = httpx.get(f"{stack.server.api_url}/flow_runs/{flow_run_id}/input/{key}", timeout=10)
+        answer.raise_for_status()
+        inputs[key] = answer.text
+    return Template(mentorship_id, flow_run_id, rows, run, inputs)
+
+
+# --- seeding ----------------------------------------------------------------------------------------
+
+
+def seed(stack: Stack, templates: list[Template], count: int) -> list[int]:
+    """``count`` more mentorships, taking turns between the templates; returns their ids."""
+    tables = Base.metadata.tables
+    with stack.app.connect() as conn:
+        next_id = {name: int(conn.scalar(select(func.max(tables[name].c.id))) or 0) + 1 for name in KEYED}
+    plan: list[tuple[Template, dict[str, dict[Any, int]]]] = []
+    for n in range(count):
+        template = templates[n % len(templates)]
+        maps: dict[str, dict[Any, int]] = {}
+        for name in KEYED:
+            maps[name] = {}
+            for row in template.rows[name]:
+                maps[name][row["id"]] = next_id[name]
+                next_id[name] += 1
+        plan.append((template, maps))
+    ids = [maps["mentorship"][t.mentorship_id] for t, maps in plan]
+    began = time.monotonic()
+    runs = asyncio.run(create_runs(stack, [(t, mid) for (t, _), mid in zip(plan, ids, strict=True)]))
+    say(f"{count:,} flow runs created in {time.monotonic() - began:.0f} s")
+    copies: dict[str, list[dict[str, Any]]] = {name: [] for name in SEED_TABLES}
+    for (template, maps), run_id in zip(plan, runs, strict=True):
+        for name in SEED_TABLES:
+            for row in template.rows[name]:
+                copies[name].append(copied(tables[name], row, maps, run_id))
+    with stack.app.begin() as conn:
+        for name in SEED_TABLES:
+            rows = copies[name]
+            for start in range(0, len(rows), 2000):
+                conn.execute(insert(tables[name]), rows[start : start + 2000])
+        for name in KEYED:
+            conn.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('\"{name}\"', 'id'),"
+                    f' (SELECT max(id) FROM "{name}"))'
+                )
+            )
+    return ids
+
+
+def copied(table: Table, row: dict[str, Any], maps: dict[str, dict[Any, int]], run_id: str) -> dict[str, Any]:
+    """A template's row for a new mentorship: its own ids, people and run."""
+    new = dict(row)
+    for column in table.columns:
+        targets = {fk.column.table.name for fk in column.foreign_keys}
+        target = next(iter(targets), None)
+        if column.name == "id":
+            if table.name in KEYED:
+                new["id"] = maps[table.name][row["id"]]
+            else:
+                del new["id"]  # the database numbers it
+        elif target in KEYED and row[column.name] is not None:
+            new[column.name] = maps[target][row[column.name]]
+    if table.name == "user":
+        new["email"] = f"seed-{new['id']}@example.org"
+        new["display_name"] = f"Seeded Person {new['id']}"
+    if table.name == "mentorship":
+        new["flow_run_id"] = run_id
+    return new
+
+
+async def create_runs(stack: Stack, wanted: list[tuple[Template, int]]) -> list[str]:
+    """A flow run per mentorship, suspended as its template's run is; returns their ids."""
+    limit = asyncio.Semaphore(CREATING_AT_ONCE)
+    async with httpx.AsyncClient(base_url=stack.server.api_url, timeout=120) as client:
+        made = 0
+
+        async def create(template: Template, mentorship_id: int) -> str:
+            nonlocal made
+            async with limit:
+                run_id = await create_run(client, template, mentorship_id)
+            made += 1
+            if made % 1000 == 0:
+                say(f"  {made:,} flow runs created")
+            return run_id
+
+        return list(await asyncio.gather(*(create(t, m) for t, m in wanted)))
+
+
+async def create_run(client: httpx.AsyncClient, template: Template, mentorship_id: int) -> str:
+    run = template.run
+    name = f"mentorship-{mentorship_id}"
+    details = run["state"]["state_details"]
+    body = {
+        "name": name,
+        "idempotency_key": name,
+        "parameters": {"mentorship_id": mentorship_id},
+        "tags": [name if t == f"mentorship-{template.mentorship_id}" else t for t in run["tags"]],
+        "empirical_policy": run["empirical_policy"],
+        "state": {
+            "type": run["state"]["type"],
+            "name": run["state"]["name"],
+            "message": run["state"]["message"],
+            "state_details": {
+                k: details[k] for k in ("pause_timeout", "pause_reschedule", "pause_key", "run_input_keyset")
+            },
+        },
+    }
+    answer = await post(client, f"/deployments/{run['deployment_id']}/create_flow_run", body)
+    run_id = str(answer.json()["id"])
+    for key, value in template.inputs.items():
+        await post(client, f"/flow_runs/{run_id}/input", {"key": key, "value": value})
+    return run_id
+
+
+async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> httpx.Response:
+    """POST, again after a pause when the busy server answers 5xx (its database pool ran dry);
+    safe: the run has an idempotency key, and an input stored already answers 409."""
+    for pause in (1, 2, 4, 8, 16, 32, 0):
+        answer = await client.post(path, json=body)
+        if answer.status_code < 500 and answer.status_code != 409:
+            answer.raise_for_status()
+            return answer
+        if answer.status_code == 409:
+            return answer
+        if not pause:
+            answer.raise_for_status()
+        await asyncio.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+# --- proof that the seed is real ---------------------------------------------------------------
+
+
+def runs_by_state(stack: Stack) -> dict[str, int]:
+    rows = prefect_sql(
+        stack,
+        "SELECT f.state_type::text, count(*) FROM flow_run f JOIN deployment d ON d.id = f.deployment_id"
+        " WHERE d.name = 'lifecycle' GROUP BY 1",
+    )
+    return {str(state): int(n) for state, n in rows}
+
+
+def progress_samples(stack: Stack, intro_ids: list[int]) -> list[float]:
+    """Seeded intro pairs agree (draft, submit, approve through services); each run must be
+    resumed, activate the mentorship and suspend again. Returns seconds per pair."""
+    from tests.engine.walk import Walk
+    from tests.support import Clock
+
+    took = []
+    for mentorship_id in intro_ids:
+        walk = Walk(stack.app, clock=Clock(datetime.now(UTC)))
+        with stack.app.connect() as conn:
+            row = conn.execute(
+                text("SELECT mentee_id, mentor_id FROM mentorship WHERE id = :i"), {"i": mentorship_id}
+            ).one()
+        walk.mentee_id, walk.mentor_id, walk.mentorship_id = row.mentee_id, row.mentor_id, mentorship_id
+        before = settled(stack, mentorship_id, "intro")
+        began = time.monotonic()
+        walk.agree()
+        settled(stack, mentorship_id, "active", after_key=before)
+        took.append(time.monotonic() - began)
+    return took
+
+
+# --- measuring ------------------------------------------------------------------------------------
+
+
+def status_kb(pid: int, field_name: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(f"{field_name}:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def held(process: Process) -> list[str]:
+    """Processes in the group beyond the process itself and the forkserver's helpers."""
+    assert process.popen is not None
+    return [
+        cmdline(pid)[:120]
+        for pid in process.group_members()
+        if pid != process.popen.pid and not cmdline(pid).split(" -c ")[-1].startswith(FORKSERVER_HELPERS)
+    ]
+
+
+@dataclass
+class Snapshot:
+    held: dict[str, list[str]]
+    rss_mb: dict[str, float]
+    processes: dict[str, int]
+    db_mb: dict[str, float]
+
+
+def snapshot(stack: Stack) -> Snapshot:
+    rss, counts = {}, {}
+    for label, process in stack.parts.items():
+        members = process.group_members()
+        counts[label] = len(members)
+        rss[label] = sum(status_kb(pid, "VmRSS") for pid in members) / 1024
+    url = psycopg.conninfo.make_conninfo(PG_ADMIN_URL)
+    with psycopg.connect(url, autocommit=True) as conn:
+        backends = conn.execute(
+            "SELECT datname, pid FROM pg_stat_activity WHERE datname = ANY(%s)",
+            ([stack.prefect_db, stack.app_db],),
+        ).fetchall()
+        sizes = conn.execute(
+            "SELECT datname, pg_database_size(datname) FROM pg_database WHERE datname = ANY(%s)",
+            ([stack.prefect_db, stack.app_db],),
+        ).fetchall()
+    for name, label in (
+        (stack.prefect_db, "PostgreSQL backends, Prefect db"),
+        (stack.app_db, "PostgreSQL backends, app db"),
+    ):
+        pids = [pid for db, pid in backends if db == name]
+        counts[label] = len(pids)
+        rss[label] = sum(status_kb(pid, "RssAnon") for pid in pids) / 1024
+    db_mb = {("Prefect" if n == stack.prefect_db else "app"): size / 2**20 for n, size in sizes}
+    return Snapshot(
+        held={"runner": held(stack.runner), "task worker": held(stack.task_worker)},
+        rss_mb=rss,
+        processes=counts,
+        db_mb=db_mb,
+    )
+
+
+def quiet(stack: Stack) -> None:
+    """No flow run of any deployment is pending or running (a pass's process has exited)."""
+    wait_until(
+        lambda: (
+            not prefect_sql(
+                stack,
+                "SELECT 1 FROM flow_run WHERE state_type::text IN ('PENDING', 'RUNNING', 'SCHEDULED')"
+                " AND (next_scheduled_start_time IS NULL OR next_scheduled_start_time < now())",
+            )
+        ),
+        timeout=600,
+        interval=1,
+        what="no flow run under way",
+    )
+    wait_until(
+        lambda: not held(stack.runner), timeout=60, interval=0.5, what="the runner's flow processes gone"
+    )
+
+
+@dataclass
+class Pass:
+    own_s: float  # Prefect's start_time to end_time of the run
+    wall_s: float  # from the request to the completed run, as seen here
+    decisions: int = 0
+
+
+def one_pass(stack: Stack, deployment: str, parameters: dict[str, Any] | None = None) -> Pass:
+    from prefect.deployments import run_deployment
+
+    began = time.monotonic()
+    run = run_deployment(  # type: ignore[call-arg]
+        deployment, parameters=parameters or {}, timeout=900, poll_interval=0.5, as_subflow=False, _sync=True
+    )
+    wall = time.monotonic() - began
+    state = run.state  # type: ignore[union-attr]
+    if state is None or not state.is_completed():
+        raise RuntimeError(f"{deployment}: {state}")
+    fresh = httpx.get(f"{stack.server.api_url}/flow_runs/{run.id}", timeout=10).json()  # type: ignore[union-attr]
+    own = (
+        datetime.fromisoformat(fresh["end_time"]) - datetime.fromisoformat(fresh["start_time"])
+    ).total_seconds()
+    messages = [m for (m,) in prefect_sql(stack, "SELECT message FROM log WHERE flow_run_id = %s", run.id)]  # type: ignore[union-attr]
+    if any("another pass is running" in m for m in messages):
+        raise RuntimeError(f"{deployment}: the pass was skipped (another pass ran)")
+    return Pass(own, wall, sum(1 for m in messages if DECISION.match(m)))
+
+
+def passes(stack: Stack, count: int) -> dict[str, list[Pass]]:
+    from deployments.serve import SWEEPS
+    from services.engine_state import RECONCILER_DEPLOYMENT
+
+    done: dict[str, list[Pass]] = {}
+    for _ in range(count):
+        done.setdefault("reconciler", []).append(one_pass(stack, RECONCILER_DEPLOYMENT))
+        for flow, name, _every in SWEEPS:
+            done.setdefault(flow.name, []).append(one_pass(stack, f"{flow.name}/{name}"))
+    return done
+
+
+@dataclass
+class Result:
+    size: int
+    seeded_in_s: float = 0
+    idle: Snapshot | None = None
+    after: Snapshot | None = None
+    passes: dict[str, list[Pass]] = field(default_factory=dict)
+    runs: dict[str, int] = field(default_factory=dict)
+    samples_s: list[float] = field(default_factory=list)
+
+
+def measure(stack: Stack, size: int, count: int, *, settle_s: float = 20) -> Result:
+    result = Result(size)
+    quiet(stack)
+    time.sleep(settle_s)
+    result.idle = snapshot(stack)
+    result.runs = runs_by_state(stack)
+    result.passes = passes(stack, count)
+    quiet(stack)
+    result.after = snapshot(stack)
+    decided = sum(p.decisions for p in result.passes["reconciler"])
+    if decided:
+        raise RuntimeError(f"at {size}: the reconciler decided {decided} starts/wakes/reschedules")
+    if runs_by_state(stack) != result.runs:
+        raise RuntimeError(
+            f"at {size}: lifecycle runs changed state: {result.runs} -> {runs_by_state(stack)}"
+        )
+    return result
+
+
+# --- report ----------------------------------------------------------------------------------------
+
+
+def report(results: list[Result], intervals: dict[str, float]) -> None:
+    sizes = [r.size for r in results]
+    head = "| | " + " | ".join(f"{s:,}" for s in sizes) + " |"
+    rule = "|---|" + "---:|" * len(sizes)
+    print("\nlifecycle runs by state: " + "; ".join(f"{r.size:,}: {r.runs}" for r in results))
+    print("\nProcesses held beyond the idle ones (runner / task worker), idle and after the passes")
+    print(head + "\n" + rule)
+    for when in ("idle", "after"):
+        cells = []
+        for r in results:
+            snap = getattr(r, when)
+            cells.append(f"{len(snap.held['runner'])} / {len(snap.held['task worker'])}")
+        print(f"| {when} | " + " | ".join(cells) + " |")
+    print("\nMemory, MB (RSS; PostgreSQL backends: RssAnon) [processes], idle after the passes")
+    print(head + "\n" + rule)
+    assert results[0].after is not None
+    for label in results[0].after.rss_mb:
+        cells = [f"{r.after.rss_mb[label]:.0f} [{r.after.processes[label]}]" for r in results if r.after]
+        print(f"| {label} | " + " | ".join(cells) + " |")
+    totals = [f"{sum(r.after.rss_mb.values()):.0f}" for r in results if r.after]
+    print("| **whole stack** | " + " | ".join(totals) + " |")
+    for db in ("Prefect", "app"):
+        sizes_mb = [f"{r.after.db_mb[db]:.1f}" for r in results if r.after]
+        print(f"| {db} database size, MB | " + " | ".join(sizes_mb) + " |")
+    print("\nOne pass, median of the passes: the run's own time / wall time from the request, s")
+    print("| pass (interval) | " + " | ".join(f"{s:,}" for s in sizes) + " |\n" + rule)
+    for name, every in intervals.items():
+        cells = []
+        for r in results:
+            done = r.passes.get(name, [])
+            cells.append(
+                f"{median(p.own_s for p in done):.2f} / {median(p.wall_s for p in done):.2f}" if done else "—"
+            )
+        print(f"| {name} ({every:.0f} s) | " + " | ".join(cells) + " |")
+    for r in results:
+        if r.samples_s:
+            print(
+                f"\nat {r.size:,}: seeded in {r.seeded_in_s:.0f} s; samples agreed, run resumed and "
+                f"suspended again in: {', '.join(f'{s:.1f} s' for s in r.samples_s)}"
+            )
+    for r in results:
+        for when in ("idle", "after"):
+            snap = getattr(r, when)
+            if snap and any(snap.held.values()):
+                print(f"held at {r.size:,} ({when}): {json.dumps(snap.held)}")
+
+
+def machine() -> str:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        "unknown CPU",
+    )
+    mem = status_like("/proc/meminfo", "MemTotal") / 2**20
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"nproc {os.cpu_count()}, {cpu}, {mem:.0f} GiB, load average {load}"
+
+
+def status_like(path: str, key: str) -> int:
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(f"{key}:"):
+            return int(line.split()[1])
+    return 0
+
+
+def run(args: argparse.Namespace) -> None:
+    from deployments.serve import SWEEPS
+
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
+    say(f"machine: {machine()}")
+    intervals = {"reconciler": 60.0, **{flow.name: every.total_seconds() for flow, _n, every in SWEEPS}}
+    work = Path(tempfile.mkdtemp(prefix="mentorflow-idle-"))
+    results: list[Result] = []
+    try:
+        with stack(work) as s:
+            say("stack up")
+            results.append(measure(s, 0, args.passes))
+            say("measured at 0")
+            templates = drive_templates(s)
+            say(f"templates: mentorships {[t.mentorship_id for t in templates]}")
+            seeded: list[int] = []
+            for size in sizes:
+                began = time.monotonic()
+                seeded += seed(s, templates, size - len(seeded))
+                took = time.monotonic() - began
+                say(f"seeded up to {size:,} in {took:.0f} s")
+                result = measure(s, size, args.passes)
+                result.seeded_in_s = took
+                intro_seeds = [m for i, m in enumerate(seeded) if i % 2 == 0][-3:]
+                result.samples_s = progress_samples(s, intro_seeds)
+                results.append(result)
+                say(f"measured at {size:,}")
+                report(results, intervals)
+    finally:
+        say(f"machine after: {machine()}; logs in {work}")
+    report(results, intervals)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="idle cost of live mentorships with suspended runs")
+    parser.add_argument("--sizes", default="100", help="comma-separated, e.g. 1000,10000")
+    parser.add_argument("--passes", type=int, default=3, help="passes of the reconciler and of each sweep")
+    args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up on SIGTERM too
+    run(args)
+
+
+if __name__ == "__main__":
+    main()
