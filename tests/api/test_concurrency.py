@@ -214,3 +214,20 @@ def test_both_attendances_at_once_make_the_meeting_held_once(live_url: str, flow
     assert types.count("meeting.held") == 1
     held = httpx.get(f"{live_url}/api/meetings/{m['id']}", headers=p.mentor.auth).json()
     assert held["status"] == "held"
+
+
+def test_one_persons_two_attendance_answers_at_once_count_once(live_url: str, flow: Flow) -> None:
+    """Two tabs: the mentee answers "attended" in one and "did not attend" in the other."""
+    p = flow.pair("intro")
+    m = flow.started(p)
+    url = f"/api/meetings/{m['id']}/attendance"
+    yes, no = at_once(
+        live_url,
+        [("POST", url, p.mentee, {"attended": True}, {}), ("POST", url, p.mentee, {"attended": False}, {})],
+    )
+    assert statuses([yes, no]) == Counter({200: 1, 409: 1})
+    loser = yes if yes.status_code == 409 else no
+    problem(loser, 409, detail="already answered")
+    events = events_of(live_url, p)
+    assert [e["type"] for e in events].count("meeting.attendance") == 1
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
