@@ -83,6 +83,12 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
         # the database dropped the run's connection: no bug to wait out for ten minutes
         (target(), run("FAILED", age=20, message=f"encountered an exception: {DROPPED}"), Act.RESCHEDULE),
         (target(), run("FAILED", age=5, message=f"encountered an exception: {DROPPED}"), Act.NOTHING),
+        # Prefect's server was down in the middle of a pass
+        (
+            target(),
+            run("FAILED", age=20, message="exception: ConnectError: [Errno 111] Connection refused"),
+            Act.RESCHEDULE,
+        ),
         (target(), run("FAILED", age=20, message="encountered an exception: KeyError: 'x'"), Act.NOTHING),
         (target(met=True), run("CANCELLED"), Act.NOTHING),  # an operator's decision
         (target(), run("CANCELLED", message="Runner is shutting down."), Act.RESCHEDULE),
