@@ -93,13 +93,20 @@ START_GRACE_S = 30
 ACTING_AT_ONCE = 4
 #: A run that failed because the application database dropped or refused its connection
 #: (SQLAlchemy's ``OperationalError``/``InterfaceError`` in its state message) or Prefect's
-#: API could not be reached (httpx's ``ConnectError``/``ConnectTimeout``) is no bug to wait
-#: out: it is put back in line after this many seconds, not ``failed_retry_after_s`` (ten
-#: minutes: a pass that fails the same way each time must not run hot). Seen in the fault
-#: scenario (tests/reliability): runs caught by ``pg_terminate_backend``, and runs in the
-#: middle of a pass when the Prefect server stopped, sat Failed for ten minutes.
+#: API could not be reached (httpx's ``ConnectError``/``ConnectTimeout``, or a 503 while the
+#: server starts) is no bug to wait out: it is put back in line after this many seconds, not
+#: ``failed_retry_after_s`` (ten minutes: a pass that fails the same way each time must not
+#: run hot). Seen in the fault scenario (tests/reliability): runs caught by
+#: ``pg_terminate_backend``, and runs in the middle of a pass when the Prefect server stopped,
+#: sat Failed for ten minutes.
 TRANSIENT_RETRY_AFTER_S = 15
-TRANSIENT_FAILURES = ("OperationalError", "InterfaceError", "ConnectError", "ConnectTimeout")
+TRANSIENT_FAILURES = (
+    "OperationalError",
+    "InterfaceError",
+    "ConnectError",
+    "ConnectTimeout",
+    "PrefectHTTPStatusError: Server error '503",  # the server starting up again
+)
 
 
 class Act(StrEnum):

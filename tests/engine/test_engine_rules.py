@@ -48,6 +48,8 @@ DROPPED = (
     "OperationalError: (psycopg.errors.AdminShutdown) terminating connection due to administrator command"
 )
 
+STARTING = "PrefectHTTPStatusError: Server error '503 Service Unavailable' for url 'http://h/api/flow_runs/x/set_state'"
+
 
 def act(t: EngineTarget, r: RunView | None) -> Act:
     return decide(t, r, now=NOW, stale_after_s=90, failed_retry_after_s=600).act
