@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.i18n import request_locale
@@ -19,6 +19,8 @@ from services.i18n import SOURCE_LANGUAGE, _, translate
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+#: Seconds a client should wait before it repeats a request the database could not take.
+DATABASE_RETRY_AFTER = 2
 
 _TITLES = {
     400: _("Bad request"),
@@ -33,6 +35,7 @@ _TITLES = {
     422: _("Invalid input"),
     429: _("Too many requests"),
     500: _("Internal error"),
+    503: _("Service unavailable"),
 }
 _OTHER_TITLE = _("Error")
 
@@ -126,6 +129,23 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(422, detail, language=language)
 
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A dropped or refused database connection (PostgreSQL restarted, a failover, an
+        # administrator ending sessions) is not the client's mistake nor a bug: the
+        # transaction was rolled back, and the same request (with the same Idempotency-Key)
+        # may simply be sent again. Other driver errors stay 500s.
+        if not _database_unavailable(exc):
+            return await _unexpected(request, exc)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc.orig)
+        language = request_locale(request)
+        detail = translate(
+            _("The database is unavailable for a moment; nothing was changed. Try again shortly."),
+            language,
+        )
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+        return problem_response(503, detail, headers=headers, language=language)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -134,6 +154,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(500, detail, language=language)
 
     document_unreadable_bodies(app)
+
+
+def _database_unavailable(exc: DBAPIError) -> bool:
+    """The connection broke or could not be made (SQLAlchemy's ``OperationalError``: "errors
+    related to the database's operation", such as a disconnect), as against a bad statement."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError)
 
 
 #: What FastAPI says (as an ``HTTPException``) when a body cannot be decoded, e.g. not UTF-8.

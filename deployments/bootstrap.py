@@ -3,7 +3,7 @@
 
     python3 deployments/bootstrap.py up      # install, migrate, start everything, print URLs
     python3 deployments/bootstrap.py test    # install, then run the test suite; arguments go to
-                                             # pytest (e.g. `test -m scaleout`: the scale-out test)
+                                             # pytest (e.g. `test -m scaleout`: the fault scenario)
 
 Creates ``.venv`` in the checkout, installs the pinned dependencies from ``requirements.lock``
 (skipped when nothing changed since the last run), installs Debian's Chromium for the browser
@@ -98,13 +98,13 @@ def run_tests(arguments: list[str]) -> int:
     if arguments:
         return subprocess.call([*pytest, *arguments])
     # Two workers; the engine tests share one Prefect server, so they stay on one worker.
-    # Then the scale-out test (tests/scale, about four minutes), alone: it loads both
+    # Then the fault scenario at scale (tests/reliability, about five minutes), alone: it loads both
     # cores, and beside the engine tests both slowed each other down several times over.
     workers = os.environ.get("MENTORFLOW_TEST_WORKERS", "2")
     suite = subprocess.call([*pytest, "-n", workers, "--dist", "loadgroup", "-m", "not scaleout"])
     if suite != 0:
         return suite
-    return subprocess.call([*pytest, "-m", "scaleout", "tests/scale"])
+    return subprocess.call([*pytest, "-m", "scaleout", "tests/reliability"])
 
 
 def ensure_postgres() -> Path | None:

@@ -78,6 +78,12 @@ def prefect_env(settings: Settings) -> dict[str, str]:
         "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
     }
     env.setdefault("PREFECT_API_URL", f"http://127.0.0.1:{PREFECT_PORT}/api")
+    # Concurrency leases (the reconciler's one-pass-at-a-time limit) on disk, not in the
+    # server's memory: a server restarted in the middle of a pass forgot the lease but kept
+    # the slot taken, and every later pass stood aside for ever (tests/reliability)
+    env.setdefault(
+        "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE", "prefect.server.concurrency.lease_storage.filesystem"
+    )
     env.update(light_tls_settings(env, home))
     # every resume is a new interpreter: let it keep compiled bytecode (about a second a start)
     env.pop("PYTHONDONTWRITEBYTECODE", None)

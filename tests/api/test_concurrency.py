@@ -224,3 +224,20 @@ def test_more_requests_at_once_than_the_server_has_threads(live_url: str, flow: 
     call: Call = ("GET", p.url, p.mentee, None, {})
     responses = at_once(live_url, [call] * 100)
     assert statuses(responses) == Counter({200: 100})  # before: 500s after 30 s
+
+
+def test_one_persons_two_attendance_answers_at_once_count_once(live_url: str, flow: Flow) -> None:
+    """Two tabs: the mentee answers "attended" in one and "did not attend" in the other."""
+    p = flow.pair("intro")
+    m = flow.started(p)
+    url = f"/api/meetings/{m['id']}/attendance"
+    yes, no = at_once(
+        live_url,
+        [("POST", url, p.mentee, {"attended": True}, {}), ("POST", url, p.mentee, {"attended": False}, {})],
+    )
+    assert statuses([yes, no]) == Counter({200: 1, 409: 1})
+    loser = yes if yes.status_code == 409 else no
+    problem(loser, 409, detail="already answered")
+    events = events_of(live_url, p)
+    assert [e["type"] for e in events].count("meeting.attendance") == 1
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))

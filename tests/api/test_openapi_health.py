@@ -11,6 +11,7 @@ from sqlalchemy import create_engine
 from api.app import create_app
 from models.settings import get_settings
 from tests.api.helpers import CONTRACT, Operation
+from tests.engine.harness import free_port
 
 # What each kind of write can answer besides success (besides 401 and 422, which every
 # operation documents).
@@ -85,6 +86,18 @@ def test_liveness_and_readiness(client: TestClient) -> None:
     assert r.json()["status"] == "ok"
     assert r.json()["database"] == "ok"
     assert "engine" in r.json()
+
+
+def test_readiness_says_the_engine_is_degraded_while_prefect_does_not_answer(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ready all the same: facts are accepted and stored, the engine catches up later."""
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")  # nothing listens
+    r = client.get("/readyz")
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": "ok", "database": "ok", "engine": "degraded"}
+    monkeypatch.delenv("PREFECT_API_URL")
+    assert client.get("/readyz").json()["engine"] == "not configured"
 
 
 def test_unknown_paths_are_problems_too(client: TestClient) -> None:

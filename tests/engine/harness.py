@@ -234,11 +234,16 @@ def runner_process(env: dict[str, str], log_path: Path, *args: str) -> Process:
 
 
 class Mailbox:
-    """An aiosmtpd sink on a free port that keeps every message it accepts."""
+    """An aiosmtpd sink on a free port that keeps every message it accepts.
+
+    While ``refusing`` is set it answers every message with a temporary failure (451), as a
+    relay that is overloaded or greylisting does, and counts them in ``refused``."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.messages: list[EmailMessage] = []
+        self.refusing = False
+        self.refused = 0
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
     @property
@@ -246,6 +251,9 @@ class Mailbox:
         return f"smtp://127.0.0.1:{self.port}"
 
     async def handle_DATA(self, server: SMTP, session: SmtpSession, envelope: Envelope) -> str:
+        if self.refusing:
+            self.refused += 1
+            return "451 4.3.0 Mail refused for a while, try again later"
         content: Any = envelope.content
         raw = content if isinstance(content, bytes) else str(content or "").encode()
         message = message_from_bytes(raw, policy=policy.default)

@@ -44,6 +44,13 @@ def run(state: str, *, age: float = 1.0, silent: float | None = None, message: s
     return RunView("run-7", state, state.title(), state_at=at, last_seen=seen, state_message=message)
 
 
+DROPPED = (
+    "OperationalError: (psycopg.errors.AdminShutdown) terminating connection due to administrator command"
+)
+
+STARTING = "PrefectHTTPStatusError: Server error '503 Service Unavailable' for url 'http://h/api/flow_runs/x/set_state'"
+
+
 def act(t: EngineTarget, r: RunView | None) -> Act:
     return decide(t, r, now=NOW, stale_after_s=90, failed_retry_after_s=600).act
 
@@ -75,6 +82,16 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
         (target(stage="completed", run_stage="completed"), run("COMPLETED"), Act.NOTHING),
         (target(), run("FAILED", age=60), Act.NOTHING),
         (target(), run("FAILED", age=3600), Act.RESCHEDULE),
+        # the database dropped the run's connection: no bug to wait out for ten minutes
+        (target(), run("FAILED", age=20, message=f"encountered an exception: {DROPPED}"), Act.RESCHEDULE),
+        (target(), run("FAILED", age=5, message=f"encountered an exception: {DROPPED}"), Act.NOTHING),
+        # Prefect's server was down in the middle of a pass
+        (
+            target(),
+            run("FAILED", age=20, message="exception: ConnectError: [Errno 111] Connection refused"),
+            Act.RESCHEDULE,
+        ),
+        (target(), run("FAILED", age=20, message="encountered an exception: KeyError: 'x'"), Act.NOTHING),
         (target(met=True), run("CANCELLED"), Act.NOTHING),  # an operator's decision
         (target(), run("CANCELLED", message="Runner is shutting down."), Act.RESCHEDULE),
         (
