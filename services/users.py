@@ -232,20 +232,47 @@ class MentorListing:
     free_capacity: int
 
 
+@dataclass(frozen=True)
+class DirectoryPage:
+    entries: list[MentorListing]
+    total: int  # mentors that match, on every page
+
+
 def mentor_directory(session: Session, *, topic: str | None = None) -> list[MentorListing]:
-    mentors = list(
-        session.scalars(
-            select(User)
-            .join(UserRole)
-            .where(UserRole.role == Role.MENTOR.value)
-            .order_by(User.display_name, User.id)
-        )
-    )
-    if topic:
-        wanted = topic.strip().casefold()
-        mentors = [m for m in mentors if wanted in {t.casefold() for t in m.profile.mentor_topics}]
-    taken = open_mentorship_counts(session, [m.id for m in mentors])
-    return [MentorListing(m, max(0, m.profile.mentor_capacity - taken.get(m.id, 0))) for m in mentors]
+    """Every mentor (offering ``topic``, if given), by name, with their free places."""
+    return _listings(session, _mentor_ids(session, topic))
+
+
+def mentor_directory_page(
+    session: Session, *, topic: str | None, offset: int, limit: int, leaving_out: int | None = None
+) -> DirectoryPage:
+    """One page of the directory; only the page's mentors are loaded (a program's thousand
+    mentors on one page took most of a second to build)."""
+    ids = [i for i in _mentor_ids(session, topic) if i != leaving_out]
+    return DirectoryPage(_listings(session, ids[offset : offset + limit]), len(ids))
+
+
+def _mentor_ids(session: Session, topic: str | None) -> list[int]:
+    """The mentors' ids by name, of those offering ``topic`` (compared without case)."""
+    rows = session.execute(
+        select(User.id, Profile.mentor_topics)
+        .join(UserRole, UserRole.user_id == User.id)
+        .outerjoin(Profile, Profile.user_id == User.id)
+        .where(UserRole.role == Role.MENTOR.value)
+        .order_by(User.display_name, User.id)
+    ).tuples()
+    if not topic:
+        return [user_id for user_id, _topics in rows]
+    wanted = topic.strip().casefold()
+    return [user_id for user_id, topics in rows if wanted in {t.casefold() for t in topics or ()}]
+
+
+def _listings(session: Session, ids: list[int]) -> list[MentorListing]:
+    if not ids:
+        return []
+    by_id = {u.id: u for u in session.scalars(select(User).where(User.id.in_(ids)))}
+    taken = open_mentorship_counts(session, ids)
+    return [MentorListing(by_id[i], max(0, by_id[i].profile.mentor_capacity - taken.get(i, 0))) for i in ids]
 
 
 def mentor_or_404(session: Session, mentor_id: int) -> User:

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 
 from api.portal import forms
 from api.portal.notifications import notice_rows
-from api.portal.pages import Portal, PortalRoute, Posting, Reading, is_participant
+from api.portal.pages import Portal, PortalRoute, Posting, Reading, is_participant, page_link, pages_of
 from api.portal.texts import ACHIEVEMENTS, OTHER_ACHIEVEMENT, say
 from api.portal.views import next_step
 from models import Role
@@ -55,9 +55,21 @@ def dashboard_page(portal: Portal, *, error: str | None = None, status: int = 20
     )
 
 
-def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status: int = 200) -> Response:
+#: Mentors on one page of the directory.
+MENTORS_PER_PAGE = 20
+
+
+def mentors_page(
+    portal: Portal, *, topic: str, page: int = 1, error: str | None = None, status: int = 200
+) -> Response:
     topics = catalogue.topics(portal.session, portal.reader.language)
-    listing = users.mentor_directory(portal.session, topic=topic or None)
+    found = users.mentor_directory_page(
+        portal.session,
+        topic=topic or None,
+        offset=(page - 1) * MENTORS_PER_PAGE,
+        limit=MENTORS_PER_PAGE,
+        leaving_out=portal.user.id,
+    )
     return portal.page(
         "portal/mentors.html",
         status=status,
@@ -65,15 +77,23 @@ def mentors_page(portal: Portal, *, topic: str, error: str | None = None, status
         topic=topic,
         topics=topics,
         titles=catalogue.titles(portal.session, portal.reader.language),
-        mentors=[entry for entry in listing if entry.user.id != portal.user.id],
+        mentors=found.entries,
+        total=found.total,
+        page=page,
+        pages=pages_of(found.total, MENTORS_PER_PAGE),
+        link=page_link("/portal/mentors", {"topic": topic}),
         can_request=portal.user.has_role(Role.MENTEE),
         sent=portal.form if portal.form is not None else FormData(),
     )
 
 
 @router.get("/mentors", response_class=HTMLResponse)
-def mentors(portal: Reading, topic: Annotated[str, Query(max_length=100)] = "") -> Response:
-    return mentors_page(portal, topic=topic.strip())
+def mentors(
+    portal: Reading,
+    topic: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    return mentors_page(portal, topic=topic.strip(), page=page)
 
 
 @router.post("/mentors/{mentor_id}/request")

@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -275,3 +276,13 @@ class PortalRoute(APIRoute):
                 return error_page(request, 404, translate(message, request_locale(request)))
 
         return portal_handler
+
+
+def pages_of(total: int, per_page: int) -> int:
+    return max(1, -(-total // per_page))
+
+
+def page_link(path: str, query: dict[str, str]) -> Callable[[int], str]:
+    """The address of page ``n`` of a list, its filters (those given) kept."""
+    kept = {name: value for name, value in query.items() if value}
+    return lambda n: f"{path}?{urlencode({**kept, 'page': n})}"

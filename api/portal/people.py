@@ -13,8 +13,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, Response
 
 from api.portal import forms
-from api.portal.pages import Portal, PortalRoute
-from api.portal.program import Operating, OperatingPost, page_link, pages_of
+from api.portal.pages import Portal, PortalRoute, page_link, pages_of
+from api.portal.program import Operating, OperatingPost
 from api.portal.texts import AUDIT_ACTIONS, label
 from api.schemas.users import Invitation
 from models import Mentorship, Role, User

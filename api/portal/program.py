@@ -6,7 +6,6 @@ Operators read here and act on people (``people.py``); only participants act on 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import urlencode
@@ -16,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.downloads import csv_download
 from api.portal import forms
-from api.portal.pages import Portal, PortalRoute, posting, reading
+from api.portal.pages import Portal, PortalRoute, page_link, pages_of, posting, reading
 from api.portal.views import NextStep, next_step
 from api.schemas.admin import ProgramWrite
 from models import Stage
@@ -123,16 +122,6 @@ def mentorships_export(portal: Operating, filters: Filtering) -> Response:
 @router.get("/program/meetings.csv")
 def meetings_export(portal: Operating) -> Response:
     return csv_download(exports.meetings_csv(portal.session, zone=portal.reader.zone), "meetings", portal.now)
-
-
-def pages_of(total: int, per_page: int) -> int:
-    return max(1, -(-total // per_page))
-
-
-def page_link(path: str, query: dict[str, str]) -> Callable[[int], str]:
-    """The address of page ``n`` of a list, its filters (those given) kept."""
-    kept = {name: value for name, value in query.items() if value}
-    return lambda n: f"{path}?{urlencode({**kept, 'page': n})}"
 
 
 def _query_of(filters: listing.Filters) -> dict[str, str]:
