@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from models import FINISHED_STAGES, OPEN_STAGES, Event, Mentorship, Stage
 from services import progress
@@ -201,6 +201,9 @@ def engine_targets(session: Session) -> list[EngineTarget]:
             )
         )
         .order_by(Mentorship.id)
+        # the engine needs no names: without this, each row joined both participants, and
+        # their roles and profiles (52,000 objects at 10,000 mentorships: BENCHMARKS.md, "Idle")
+        .options(lazyload(Mentorship.mentee), lazyload(Mentorship.mentor))
     ).all()
     oldest = _oldest_unhandled(session, [m for m in mentorships if m.last_seq > m.processed_seq])
     due = moves_due(session, list(mentorships))
