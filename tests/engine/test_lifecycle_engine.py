@@ -8,6 +8,7 @@ does after each commit. The reconciler is run on demand (its schedule is ten min
 from __future__ import annotations
 
 import signal
+import sqlite3
 import time
 from collections import Counter
 from functools import partial
@@ -353,18 +354,25 @@ def test_a_run_cancelled_by_a_runner_shutting_down_is_taken_up_again(
     walk.hold_meeting()
     settle(walk)
 
-    walk.hold_meeting(is_final=True)  # its pass issues certificates: seconds long
+    walk.hold_meeting(is_final=True)
+    # The closing pass takes about a second once certificates render warm: too short to stop
+    # the runner in. Another writer holding the database keeps the pass under way meanwhile.
+    assert app_db.url.database is not None
+    other_writer = sqlite3.connect(app_db.url.database, isolation_level=None)
+    other_writer.execute("BEGIN IMMEDIATE")
     run_id = run_id_of(walk)
-    wait_until(lambda: state_of(run_id) == StateType.RUNNING, timeout=60, interval=0.05)
     assert runner.process is not None
     assert runner.process.popen is not None
     try:
+        wait_until(lambda: state_of(run_id) == StateType.RUNNING, timeout=25, interval=0.05)
         runner.process.popen.send_signal(signal.SIGTERM)  # to the runner alone, as systemd does
         runner.process.popen.wait(timeout=30)
         run = read_run(run_id)
         assert run.state is not None
         assert run.state.type == StateType.CANCELLED, run.state
     finally:
+        other_writer.rollback()
+        other_writer.close()
         runner.stop()  # whatever is left of its process group
         runner.start()
 
