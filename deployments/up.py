@@ -59,12 +59,31 @@ def child(command: list[str], env: dict[str, str], log: Path) -> Iterator[subpro
     try:
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop(process)
+
+
+def stop(process: subprocess.Popen[bytes], grace: float = 15) -> None:
+    """SIGTERM to the child alone, as a service manager stops it; then SIGTERM, and at last
+    SIGKILL, to whatever is left of its group. Prefect's runner, stopped so, marks the runs it
+    is executing Cancelled (the reconciler takes a lifecycle run up again) before it goes;
+    SIGTERM to its whole group at once killed those runs first, and the Prefect UI showed them
+    Crashed."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        _wait(process, grace)
+    for leftovers, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(process.pid, leftovers)
+        except ProcessLookupError:
+            return  # the group is gone with its leader
+        time.sleep(wait)
+
+
+def _wait(process: subprocess.Popen[bytes], seconds: float) -> None:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def prefect_env(settings: Settings) -> dict[str, str]:

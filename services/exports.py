@@ -31,7 +31,8 @@ Cell = str | int | bool | datetime | None
 def mentorships_csv(
     session: Session, *, now: datetime, filters: Filters, zone: ZoneInfo, language: str
 ) -> str:
-    """Every mentorship that matches ``filters``: stage, dates, meetings held of planned, who
+    """Every mentorship that matches ``filters``: stage, dates, meetings held (all, and those the
+    agreement counts, of planned), who
     the next step waits for, since when, and how many of the pair answered the fit question
     and the closure survey (0–2: that they answered, never what)."""
     rows = list_mentorships(session, now=now, filters=filters, limit=None).rows
@@ -42,7 +43,8 @@ def mentorships_csv(
         "mentor",
         "stage",
         *(f"{name} ({zone.key})" for name in ("requested", "accepted", "activated", "finished")),
-        "meetings_held",
+        "meetings_held",  # every one, the get-to-know-you meeting too (as the certificate counts)
+        "agreed_meetings_held",  # those the agreement counts (as "2 of 6 agreed meetings held")
         "meetings_planned",
         "waiting_for",
         "next_step",
@@ -102,6 +104,7 @@ def _mentorship_line(row: Row, zone: ZoneInfo, language: str) -> list[Cell]:
         m.accepted_at,
         m.activated_at,
         m.finished_at,
+        row.snap.meetings_held,
         row.snap.regular_meetings_held,
         None if agreement is None else agreement.planned_meetings,
         None if waiting is None else waiting.who,

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
-from babel.numbers import format_percent
+from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 
 from api.i18n import request_locale
@@ -74,6 +74,10 @@ class Reader:
         """``2026-11`` as ``November 2026`` / ``November 2026`` (a calendar month, no zone)."""
         first = date.fromisoformat(f"{year_month}-01")
         return str(format_date(first, "LLLL yyyy", locale=self.locale))
+
+    def number(self, value: float) -> str:
+        """``12.25`` as ``12.25`` / ``12,25`` for the reader (two decimals at most)."""
+        return str(format_decimal(value, format="#,##0.##", locale=self.locale))
 
     def percent(self, share: float) -> str:
         """``0.67`` as ``67%`` / ``67 %`` for the reader."""

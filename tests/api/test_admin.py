@@ -314,6 +314,7 @@ def test_csv_exports_of_mentorships_and_meetings_read_back_as_they_are(
         "activated (Europe/Berlin)",
         "finished (Europe/Berlin)",
         "meetings_held",
+        "agreed_meetings_held",
         "meetings_planned",
         "waiting_for",
         "next_step",
@@ -326,7 +327,8 @@ def test_csv_exports_of_mentorships_and_meetings_read_back_as_they_are(
     assert set(by_id) == {jorg.id, waiting.id}
     row = by_id[jorg.id]
     assert (row["mentee"], row["mentor"], row["stage"]) == ("Jörg Größe", "'=HYPERLINK(1)", "active")
-    assert (row["meetings_held"], row["meetings_planned"]) == ("1", "6")  # the intro meeting is not one
+    # held: the get-to-know-you meeting too, as the certificate counts; agreed: as the plan counts
+    assert (row["meetings_held"], row["agreed_meetings_held"], row["meetings_planned"]) == ("2", "1", "6")
     assert (row["waiting_for"], row["next_step"]) == ("mentee", "propose the next meeting")
     assert by_id[waiting.id]["waiting_for"] == "mentor"
     assert by_id[waiting.id]["overdue"] == "no"

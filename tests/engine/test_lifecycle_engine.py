@@ -366,13 +366,16 @@ def test_a_run_cancelled_by_a_runner_shutting_down_is_taken_up_again(
     try:
         wait_until(lambda: state_of(run_id) == StateType.RUNNING, timeout=25, interval=0.05)
         runner.process.popen.send_signal(signal.SIGTERM)  # to the runner alone, as systemd does
+        # The runner signals the run's process at once, but a process waiting for SQLite's lock
+        # sees the signal only when the wait returns: let it go on a few seconds later.
+        time.sleep(3.0)
+        other_writer.rollback()
         runner.process.popen.wait(timeout=30)
         run = read_run(run_id)
         assert run.state is not None
         assert run.state.type == StateType.CANCELLED, run.state
     finally:
-        other_writer.rollback()
-        other_writer.close()
+        other_writer.close()  # ends its transaction, if the test failed before the rollback
         runner.stop()  # whatever is left of its process group
         runner.start()
 
