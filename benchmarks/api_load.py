@@ -43,6 +43,7 @@ from benchmarks.databases import migrated_database  # noqa: E402
 from benchmarks.operator_pages import fill  # noqa: E402
 from models import Meeting, Mentorship, User  # noqa: E402
 from models.settings import get_settings  # noqa: E402
+from services import next_steps  # noqa: E402
 from tests.engine.harness import PYTHON, free_port, wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,6 +265,9 @@ def measure(backend: str, size: int, args: argparse.Namespace) -> Run:
     with migrated_database(backend, f"mentorflow_load_{os.getpid()}_{size}") as engine:
         began = time.perf_counter()
         fill(engine, size)
+        with Session(engine) as session:  # as the minute sweep keeps them on a live program
+            next_steps.refresh_stale(session, now=datetime.now(UTC))
+            session.commit()
         users = max(1, round(args.rate * 2))
         feedback = args.feedback_pool or int(args.rate * args.seconds * 0.05 * 1.5) + 100
         facts = scene(engine, people=min(users, size // 10 * 6), feedback=feedback)

@@ -48,7 +48,10 @@ from models.settings import get_settings  # noqa: E402
 from services import next_steps  # noqa: E402
 from tests.support import Clock, mint_token  # noqa: E402
 
-NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+#: The seed's "now": the start of this hour, so that an API on the real clock
+#: (``benchmarks/api_load.py``) sees the program as seeded (live meetings two days ahead) and
+#: not a month on, with every seeded meeting started and its next step stale.
+NOW = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
 STAGE_BY_TENTH = {0: "requested", 1: "intro", 8: "completed", 9: "ended"}
 REQUESTS = [
     ("API list, a page", "/api/admin/mentorships?limit=50"),
