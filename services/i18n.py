@@ -95,6 +95,12 @@ def moment(value: datetime | str, language: str, timezone: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     local = (datetime.fromisoformat(value) if isinstance(value, str) else value).astimezone(zone)
+    return local_moment(local, locale)
+
+
+def local_moment(local: datetime, locale: Locale) -> str:
+    """An already local time in ``locale``'s medium date and short time (the portal's and the
+    mails' one format)."""
     pattern = str(get_datetime_format("medium", locale=locale)).replace("'", "")
     return pattern.format(
         format_time(local, "short", locale=locale), format_date(local, "medium", locale=locale)

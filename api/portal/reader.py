@@ -12,12 +12,12 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_datetime_format, get_timezone_name
+from babel.dates import format_date, get_timezone_name
 from babel.numbers import format_decimal, format_percent
 from starlette.requests import Request
 
 from api.i18n import request_locale
-from services.i18n import SUPPORTED_LOCALES
+from services.i18n import SUPPORTED_LOCALES, local_moment
 
 INPUT_FORMAT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> sends and shows
 
@@ -56,12 +56,7 @@ class Reader:
 
     def when(self, moment: datetime | str) -> str:
         """``5 Mar 2026, 14:00`` / ``05.03.2026, 14:00`` in the reader's zone."""
-        local = self.local(moment)
-        pattern = str(get_datetime_format("medium", locale=self.locale)).replace("'", "")
-        return pattern.format(
-            format_time(local, "short", locale=self.locale),
-            format_date(local, "medium", locale=self.locale),
-        )
+        return local_moment(self.local(moment), self.locale)
 
     def day(self, value: date | datetime | str) -> str:
         if isinstance(value, str):
