@@ -17,7 +17,7 @@ from api.throttling import SignInThrottle
 from api.tokens import token_user
 from models import User
 from models.settings import Settings
-from services import notices
+from services import next_steps, notices
 from services.access import require_operator
 from services.errors import Invalid, NotAuthenticated
 from services.i18n import _
@@ -81,6 +81,23 @@ def get_operator(user: CurrentUser) -> User:
 
 
 Operator = Annotated[User, Depends(get_operator)]
+
+
+def keep_next_steps(session: Session, now: datetime) -> None:
+    """Store the next steps the clock made stale before an operator's read, in a commit of its
+    own: every operator read works them out anyway (``services.next_steps``), and keeping them
+    means the next read does not, even while the minute sweep that also stores them is down."""
+    if next_steps.refresh_stale(session, now=now):
+        session.commit()
+
+
+def get_operator_reading(operator: Operator, session: SessionDep, now: Now) -> User:
+    """An operator about to read the program's lists or figures, with the next steps fresh."""
+    keep_next_steps(session, now)
+    return operator
+
+
+OperatorReading = Annotated[User, Depends(get_operator_reading)]
 
 
 async def request_fingerprint(request: Request) -> str:

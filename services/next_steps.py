@@ -10,7 +10,8 @@ count who must act in SQL instead of working it out for every open mentorship.
 - when the clock alone changes the step (``next_changes_at``: a live meeting's start passed)
   or the row was never filled (databases from before migration 0017): ``refresh_stale``
   works those rows out again. Operators' reads call it before they query, so what they show
-  is true for their ``now``; the meetings sweep calls it and commits, so reads rarely must.
+  is true for their ``now``; the API stores what an operator's read refreshed
+  (``api.deps.keep_next_steps``) and a sweep every minute does too, so reads rarely must.
 """
 
 from __future__ import annotations

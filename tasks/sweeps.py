@@ -65,8 +65,8 @@ def remind_attendance(now: datetime | None = None) -> int:
 @task(name="refresh-next-steps", cache_policy=NO_CACHE, persist_result=False)
 def refresh_next_steps(now: datetime | None = None) -> int:
     """Store the next step of the mentorships whose step the clock changed (a meeting
-    started) or that were never worked out; how many. Operators' reads work these out in
-    their own transaction too, so this only spares them the work."""
+    started) or that were never worked out; how many. Operators' reads work these out and
+    store them too, so this only spares them the work."""
     with session_scope() as session:
         return next_steps.refresh_stale(session, now=now or datetime.now(UTC))
 

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import HTMLResponse, Response
 
+from api.deps import keep_next_steps
 from api.downloads import csv_download
 from api.portal import forms
 from api.portal.pages import Portal, PortalRoute, page_link, pages_of, posting, reading
@@ -27,7 +28,9 @@ router = APIRouter(route_class=PortalRoute)
 
 
 def operating(portal: Annotated[Portal, Depends(reading)]) -> Portal:
+    """An operator reading the program, with the next steps the clock made stale stored."""
     require_operator(portal.user)
+    keep_next_steps(portal.session, portal.now)
     return portal
 
 

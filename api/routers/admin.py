@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from api.deps import Now, Operator, SessionDep
+from api.deps import Now, Operator, OperatorReading, SessionDep
 from api.downloads import CSV, csv_download
 from api.i18n import Language
 from api.problems import problems
@@ -39,7 +39,7 @@ class StatsRead(Output):
 @router.get("/mentorships", responses=problems(403))
 def all_mentorships(
     session: SessionDep,
-    operator: Operator,
+    operator: OperatorReading,
     now: Now,
     language: Language,
     response: Response,
@@ -92,7 +92,7 @@ def set_aside(session: SessionDep, _operator: Operator) -> list[SetAsideRead]:
 
 
 @router.get("/stats", responses=problems(403))
-def stats(session: SessionDep, _operator: Operator, now: Now) -> StatsRead:
+def stats(session: SessionDep, _operator: OperatorReading, now: Now) -> StatsRead:
     """Counts per stage, meetings held, feedback averages, what is overdue, and the fit and
     closure-survey figures (each figure only from at least three people, else null)."""
     found = reports.program_stats(session, now=now)
@@ -104,7 +104,9 @@ def stats(session: SessionDep, _operator: Operator, now: Now) -> StatsRead:
 
 
 @router.get("/overview", responses=problems(403))
-def program_overview(session: SessionDep, operator: Operator, now: Now, language: Language) -> OverviewRead:
+def program_overview(
+    session: SessionDep, operator: OperatorReading, now: Now, language: Language
+) -> OverviewRead:
     """What the operators' overview page shows: stages, what is stuck on whom since when
     (longest first), meetings held per month, how requests are answered, feedback, fit and
     closure-survey figures (each from at least three people) and early ends."""
@@ -118,7 +120,7 @@ def program_overview(session: SessionDep, operator: Operator, now: Now, language
 )
 def mentorships_export(
     session: SessionDep,
-    operator: Operator,
+    operator: OperatorReading,
     now: Now,
     language: Language,
     stage: Stage | None = None,

@@ -11,11 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.portal.session import COOKIE
 from models import Mentorship
+from models.settings import Settings
 from services import handling
 from services.events import append_event
 from tests.api.helpers import Flow, Pair, invalid, problem
-from tests.support import Clock, People, Person
+from tests.support import Clock, People, Person, mint_token
 
 
 def ids(client: TestClient, operator: Person, query: str = "") -> list[int]:
@@ -344,3 +346,36 @@ def test_csv_exports_of_mentorships_and_meetings_read_back_as_they_are(
     }
     for url in ("/api/admin/exports/mentorships.csv", "/api/admin/exports/meetings.csv"):
         problem(client.get(url, headers=jorg.mentee.auth), 403)
+
+
+@pytest.mark.parametrize(
+    "read",
+    [
+        "/api/admin/mentorships?waiting_for=confirm_attendance",
+        "/api/admin/overview",
+        "/api/admin/stats",
+        "/portal/program",
+        "/portal/program/mentorships?waiting=both",
+    ],
+)
+def test_an_operators_read_stores_the_next_steps_the_clock_changed(
+    client: TestClient, operator: Person, clock: Clock, flow: Flow, db: Engine, settings: Settings, read: str
+) -> None:
+    """A meeting's start changes who must act without a fact; the first operator read works it
+    out and keeps it, so the next read (and the list's SQL filter) need not, sweep or no sweep."""
+    pair = flow.pair("intro")
+    flow.confirmed(pair, days=1)
+    clock.advance(days=1, minutes=1)  # the meeting has started: both must say they took part
+
+    def stored_action() -> str | None:
+        with Session(db) as s:
+            return s.get_one(Mentorship, pair.id).next_action
+
+    assert stored_action() == "meet"
+    if read.startswith("/portal"):
+        client.cookies.set(COOKIE, mint_token(db, settings, operator.id, now=clock.now), path="/portal")
+    r = client.get(read, headers=operator.auth)
+    client.cookies.clear()
+    assert r.status_code == 200, r.text
+    assert stored_action() == "confirm_attendance"
+    assert ids(client, operator, "?waiting_for=confirm_attendance") == [pair.id]
