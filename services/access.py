@@ -6,7 +6,7 @@ Someone who is neither gets "not found", so the existence of other pairs does no
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defaultload
 
 from models import Meeting, Mentorship, Role, User
 from services.errors import Forbidden, NotFound, PreconditionFailed
@@ -14,7 +14,19 @@ from services.i18n import _
 
 
 def load_mentorship(session: Session, mentorship_id: int, *, lock: bool = False) -> Mentorship | None:
-    query = select(Mentorship).where(Mentorship.id == mentorship_id)
+    """The mentorship with its two participants; their roles and profiles load only if used
+    (most requests need neither: four statements fewer on a plain read)."""
+    query = (
+        select(Mentorship)
+        .where(Mentorship.id == mentorship_id)
+        .options(
+            *(
+                defaultload(side).lazyload(attribute)
+                for side in (Mentorship.mentee, Mentorship.mentor)
+                for attribute in (User.roles, User.profile)
+            )
+        )
+    )
     if lock:
         query = query.with_for_update(of=Mentorship).execution_options(populate_existing=True)
     return session.scalars(query).unique().one_or_none()
