@@ -101,7 +101,10 @@ def run_tests(arguments: list[str]) -> int:
     # Then the fault scenario at scale (tests/reliability, about five minutes), alone: it loads both
     # cores, and beside the engine tests both slowed each other down several times over.
     workers = os.environ.get("MENTORFLOW_TEST_WORKERS", "2")
-    suite = subprocess.call([*pytest, "-n", workers, "--dist", "loadgroup", "-m", "not scaleout"])
+    # --durations: the slowest tests, in every CI log, to keep the suite within its ten minutes
+    suite = subprocess.call(
+        [*pytest, "-n", workers, "--dist", "loadgroup", "-m", "not scaleout", "--durations", "25"]
+    )
     if suite != 0:
         return suite
     return subprocess.call([*pytest, "-m", "scaleout", "tests/reliability"])
