@@ -34,7 +34,7 @@ from prefect import get_client
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import FlowRun
+from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError  # not public in 3.9.1
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
@@ -331,6 +331,7 @@ class RunView:
     state_at: datetime
     last_seen: datetime  # newest of the state's timestamp and the run's heartbeats
     state_message: str = ""
+    failures_in_a_row: int = 0  # of a failed run: its failures since it last suspended or completed
 
 
 def read_lifecycle_runs(flow_run_ids: list[str], look_closer_after_s: float) -> dict[str, RunView]:
@@ -352,6 +353,9 @@ def read_lifecycle_runs(flow_run_ids: list[str], look_closer_after_s: float) -> 
                     age = (_utcnow() - view.state_at).total_seconds()
                     if age > look_closer_after_s:
                         view = _with_heartbeat(client, view)
+                elif view.state_type == "FAILED":
+                    states = client.read_flow_run_states(run.id)
+                    view = replace(view, failures_in_a_row=failures_in_a_row(states))
                 views[view.flow_run_id] = view
     return views
 
@@ -372,6 +376,17 @@ def _view(run: FlowRun) -> RunView | None:
         last_seen=at,
         state_message=run.state.message or "",
     )
+
+
+def failures_in_a_row(states: Iterable[State]) -> int:
+    """How often a run failed since its last pass that went well (one that suspended or
+    completed): a run put back in line after a failure runs a new pass."""
+    failures = 0
+    for state in sorted(states, key=lambda s: s.timestamp, reverse=True):
+        if state.type in (StateType.PAUSED, StateType.COMPLETED):
+            break
+        failures += state.type == StateType.FAILED
+    return failures
 
 
 def _with_heartbeat(client: SyncPrefectClient, view: RunView) -> RunView:

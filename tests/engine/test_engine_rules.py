@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from prefect.client.schemas.objects import State
+from prefect.states import Completed, Failed, Paused, Pending, Running, Scheduled
 
 from flows.reconciler import Act, consequences_overdue, decide
 from services.engine_state import EngineTarget, RunStatus, TimelineEntry, run_tags
-from tasks.engine import RunView, after_fact
+from tasks.engine import RunView, after_fact, failures_in_a_row
 from tasks.run_status import status_markdown, summary_line
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
@@ -38,17 +41,12 @@ def target(
     )
 
 
-def run(state: str, *, age: float = 1.0, silent: float | None = None, message: str = "") -> RunView:
+def run(
+    state: str, *, age: float = 1.0, silent: float | None = None, message: str = "", failures: int = 0
+) -> RunView:
     at = NOW - timedelta(seconds=age)
     seen = NOW - timedelta(seconds=silent if silent is not None else age)
-    return RunView("run-7", state, state.title(), state_at=at, last_seen=seen, state_message=message)
-
-
-DROPPED = (
-    "OperationalError: (psycopg.errors.AdminShutdown) terminating connection due to administrator command"
-)
-
-STARTING = "PrefectHTTPStatusError: Server error '503 Service Unavailable' for url 'http://h/api/flow_runs/x/set_state'"
+    return RunView("run-7", state, state.title(), at, seen, message, failures)
 
 
 def act(t: EngineTarget, r: RunView | None) -> Act:
@@ -80,18 +78,14 @@ def act(t: EngineTarget, r: RunView | None) -> Act:
         (target(stage="completed", run_stage="completed"), run("CRASHED"), Act.NOTHING),
         (target(stage="completed", run_stage="closing", met=True), run("COMPLETED"), Act.RESCHEDULE),
         (target(stage="completed", run_stage="completed"), run("COMPLETED"), Act.NOTHING),
-        (target(), run("FAILED", age=60), Act.NOTHING),
-        (target(), run("FAILED", age=3600), Act.RESCHEDULE),
-        # the database dropped the run's connection: no bug to wait out for ten minutes
-        (target(), run("FAILED", age=20, message=f"encountered an exception: {DROPPED}"), Act.RESCHEDULE),
-        (target(), run("FAILED", age=5, message=f"encountered an exception: {DROPPED}"), Act.NOTHING),
-        # Prefect's server was down in the middle of a pass
-        (
-            target(),
-            run("FAILED", age=20, message="exception: ConnectError: [Errno 111] Connection refused"),
-            Act.RESCHEDULE,
-        ),
-        (target(), run("FAILED", age=20, message="encountered an exception: KeyError: 'x'"), Act.NOTHING),
+        # a failed pass is tried again soon, and less often the more it fails in a row
+        (target(), run("FAILED", age=5, failures=1), Act.NOTHING),
+        (target(), run("FAILED", age=20, failures=1), Act.RESCHEDULE),
+        (target(), run("FAILED", age=20, failures=2), Act.NOTHING),
+        (target(), run("FAILED", age=40, failures=2), Act.RESCHEDULE),
+        (target(), run("FAILED", age=500, failures=7), Act.NOTHING),
+        (target(), run("FAILED", age=601, failures=30), Act.RESCHEDULE),  # ten minutes at most
+        (target(stage="completed", run_stage="completed"), run("FAILED", age=3600, failures=1), Act.NOTHING),
         (target(met=True), run("CANCELLED"), Act.NOTHING),  # an operator's decision
         (target(), run("CANCELLED", message="Runner is shutting down."), Act.RESCHEDULE),
         (
@@ -105,6 +99,23 @@ def test_the_reconciler_decides_by_stage_events_and_run_state(
     the_target: EngineTarget, the_run: RunView | None, expected: Act
 ) -> None:
     assert act(the_target, the_run) == expected
+
+
+def test_a_run_counts_its_failures_since_its_last_pass_that_went_well() -> None:
+    """As Prefect keeps a run's states: each pass is Scheduled, Pending, Running and then
+    Paused (it waits again), Completed, or Failed; the reconciler's reschedule starts the next."""
+
+    def history(*kinds: Callable[[], State]) -> list[State]:
+        states = [kind() for kind in (Scheduled, Pending, Running, Paused, *kinds)]
+        for n, state in enumerate(states):
+            state.timestamp = NOW + timedelta(seconds=n)
+        return list(reversed(states))  # the order Prefect answers in must not matter
+
+    assert failures_in_a_row(history(Scheduled, Running, Failed)) == 1
+    assert failures_in_a_row(history(Scheduled, Running, Failed, Scheduled, Running, Failed)) == 2
+    assert failures_in_a_row(history(Running, Failed, Scheduled, Running, Paused)) == 0
+    assert failures_in_a_row(history(Running, Failed, Scheduled, Running, Paused, Running, Failed)) == 1
+    assert failures_in_a_row(history(Running, Completed, Scheduled, Running, Failed)) == 1
 
 
 def test_the_reconciler_resubmits_consequences_only_when_overdue() -> None:

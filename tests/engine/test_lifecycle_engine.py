@@ -21,6 +21,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.deployments import run_deployment
 from prefect.exceptions import ObjectNotFound
 from prefect.flow_runs import resume_flow_run
+from prefect.states import Failed
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -30,6 +31,7 @@ from models import Achievement, Certificate, Mentorship, OutgoingEmail, Stage
 from services import handling
 from services.engine_state import run_name
 from services.events import append_event
+from tasks.engine import read_lifecycle_runs
 from tests.engine.conftest import RunnerControl
 from tests.engine.harness import Mailbox, PrefectServer, wait_until
 from tests.engine.runs import (
@@ -240,6 +242,32 @@ def test_an_early_end_finishes_the_run(runner: RunnerControl, app_db: Engine) ->
     assert run.state.type == StateType.COMPLETED
     assert run.state.message == ENDINGS[Stage.ENDED]
     assert "stage:ended" in run.tags
+
+
+def test_a_failed_run_is_tried_again_within_seconds_whatever_its_failure_said(
+    runner: RunnerControl, app_db: Engine
+) -> None:
+    """A pass fails when the database or Prefect goes away in its middle (tests/reliability);
+    the reconciler puts the run back in line 15 s after its first failure in a row, whatever
+    the message (ten minutes before, for any message it did not know)."""
+    walk = started(Walk(app_db))
+    walk.agree()
+    paused = settle(walk)
+    run_id = str(paused.id)
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(
+            UUID(run_id), Failed(message="KeyError: 'nobody'"), force=True
+        )
+    [view] = read_lifecycle_runs([run_id], look_closer_after_s=90).values()
+    assert (view.state_type, view.failures_in_a_row) == ("FAILED", 1)
+
+    run_reconciler()  # too soon: it waits 15 s after the failure
+    assert state_of(run_id) == StateType.FAILED
+    time.sleep(15)
+    wait_until(lambda: reconciled_until(run_id, StateType.PAUSED), timeout=60, interval=2, what="the retry")
+    assert "stage:active" in read_run(run_id).tags
+    [view] = read_lifecycle_runs([run_id], look_closer_after_s=90).values()
+    assert view.failures_in_a_row == 0
 
 
 def test_consequences_wait_for_a_task_worker_and_happen_once_it_is_back(
