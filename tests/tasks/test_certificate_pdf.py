@@ -253,3 +253,21 @@ def test_threads_rendering_at_once_each_get_a_whole_certificate() -> None:
         reader = read(pdf)
         assert "Anna Schmidt" in all_text(reader)
         assert qr_modules(reader.pages[0]) in qr_matrices(url)
+
+
+def test_the_forkserver_freezes_its_heap_after_everything_it_preloads() -> None:
+    """Else a forked closing pass's first full garbage collection walks (and copies) the
+    whole inherited heap, in the middle of a certificate render."""
+    import subprocess
+    import sys
+
+    from deployments.warm_start import PRELOAD
+
+    assert PRELOAD[-1] == "deployments.freeze_heap"
+    frozen = subprocess.run(
+        [sys.executable, "-c", "import gc, deployments.freeze_heap; print(gc.get_freeze_count())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(frozen.stdout) > 1000
