@@ -25,13 +25,15 @@ import prefect.flow_engine
 
 #: What the forkserver imports before it forks anything: every flow the runner serves, and the
 #: certificate renderer (WeasyPrint costs about a second to import, in every closing pass),
-#: warmed by one throwaway render per language (the first render loads fonts and styles).
+#: warmed by one throwaway render per language (the first render loads fonts and styles);
+#: last, the heap so made is frozen, out of the forked runs' garbage collections.
 PRELOAD = [
     "flows.lifecycle",
     "flows.reconciler",
     "flows.sweeps",
     "tasks.certificate",
     "deployments.certificate_warm_up",
+    "deployments.freeze_heap",
 ]
 
 

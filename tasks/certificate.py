@@ -7,6 +7,7 @@ database and knows nothing of Prefect, so a task can call it and tests can call 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
@@ -18,12 +19,14 @@ from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 from weasyprint import HTML
+from weasyprint.text.fonts import FontConfiguration
 
 from services.certificates import CertificateFacts, HeldMeeting
 from services.i18n import SUPPORTED_LOCALES, translations
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 log = logging.getLogger(__name__)
+_per_thread = threading.local()
 
 
 def render_certificate_pdf(
@@ -63,7 +66,7 @@ def render_certificate_pdf(
             issued_on=long_date(issued_on) if issued_on else None,
         )
     )
-    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+    pdf: bytes = HTML(string=html, base_url=str(TEMPLATES)).write_pdf(font_config=_font_config())
     return pdf
 
 
@@ -93,6 +96,20 @@ def warm_up() -> None:
             )
         except Exception:  # speed only: the real render reports its own errors
             log.warning("certificate warm-up in %s failed", locale, exc_info=True)
+
+
+def _font_config() -> FontConfiguration:
+    """This thread's font configuration, kept across renders.
+
+    WeasyPrint otherwise makes a new one per document: it loads fontconfig's configuration
+    and a new Pango font map each time, which cost time and left the process's memory growing
+    with every certificate (BENCHMARKS.md, certificates). One per thread, as Pango's font
+    maps are not safe to share between threads (the API renders in its thread pool). It
+    holds no fonts of ours: the template declares no ``@font-face``."""
+    config: FontConfiguration | None = getattr(_per_thread, "font_config", None)
+    if config is None:
+        config = _per_thread.font_config = FontConfiguration()
+    return config
 
 
 def _qr_data_uri(url: str) -> str:

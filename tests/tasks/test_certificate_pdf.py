@@ -238,3 +238,36 @@ def test_the_warm_up_renders_in_every_language_without_a_failure(caplog: pytest.
     with caplog.at_level(logging.WARNING, logger="tasks.certificate"):
         warm_up()
     assert not caplog.records
+
+
+def test_threads_rendering_at_once_each_get_a_whole_certificate() -> None:
+    """The API renders in its thread pool and the renderer keeps a font configuration per
+    thread (Pango's font maps are not safe to share): two threads at once, each a whole PDF."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    facts = make_facts(meetings=12)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pdfs = list(pool.map(lambda url: render_certificate_pdf(facts, url), [URL, URL + "x"] * 2))
+
+    for pdf, url in zip(pdfs, [URL, URL + "x"] * 2, strict=True):
+        reader = read(pdf)
+        assert "Anna Schmidt" in all_text(reader)
+        assert qr_modules(reader.pages[0]) in qr_matrices(url)
+
+
+def test_the_forkserver_freezes_its_heap_after_everything_it_preloads() -> None:
+    """Else a forked closing pass's first full garbage collection walks (and copies) the
+    whole inherited heap, in the middle of a certificate render."""
+    import subprocess
+    import sys
+
+    from deployments.warm_start import PRELOAD
+
+    assert PRELOAD[-1] == "deployments.freeze_heap"
+    frozen = subprocess.run(
+        [sys.executable, "-c", "import gc, deployments.freeze_heap; print(gc.get_freeze_count())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(frozen.stdout) > 1000
