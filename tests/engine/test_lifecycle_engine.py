@@ -255,9 +255,7 @@ def test_a_failed_run_is_tried_again_within_seconds_whatever_its_failure_said(
     paused = settle(walk)
     run_id = str(paused.id)
     with get_client(sync_client=True) as client:
-        client.set_flow_run_state(
-            UUID(run_id), Failed(message="KeyError: 'nobody'"), force=True
-        )
+        client.set_flow_run_state(UUID(run_id), Failed(message="KeyError: 'nobody'"), force=True)
     [view] = read_lifecycle_runs([run_id], look_closer_after_s=90).values()
     assert (view.state_type, view.failures_in_a_row) == ("FAILED", 1)
 
