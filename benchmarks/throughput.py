@@ -504,6 +504,7 @@ def report(table: list[Row], arrivals: Arrivals) -> str:
         "|---|" + "---:|" * len(table),
     ]
     lines += [cpu_line(label, table) for label in table[0].step.cores]
+    lines += ["", per_fact(table)]
     knee = [r.step.offered for r in loaded if r.step.kind == "facts" and r.meets]
     lines += [
         "",
@@ -514,6 +515,22 @@ def report(table: list[Row], arrivals: Arrivals) -> str:
         f" {sum(1 for r in table for _ in r.mail_s):,} (the rest: the actors' calendar copies)",
     ]
     return "\n".join(lines)
+
+
+def per_fact(table: list[Row]) -> str:
+    """CPU per accepted fact by part, over the fact steps and the drain (the work of a step's
+    facts may be done in a later one), less the idle stack's CPU over the same time."""
+    idle = next(r.step for r in table if r.step.kind == "idle")
+    work = [r for r in table if r.step.kind in ("facts", "drain")]
+    facts = sum(r.accepted for r in work)
+    seconds = sum(r.step.seconds for r in work)
+    spent = {
+        label: sum(r.step.cores[label] * r.step.seconds for r in work) - idle.cores[label] * seconds
+        for label in idle.cores
+        if label != MACHINE
+    }
+    shown = ", ".join(f"{label} {1000 * cpu / max(facts, 1):.0f}" for label, cpu in spent.items())
+    return f"CPU per accepted fact (fact steps and drain, less idle), ms: {shown}"
 
 
 def cpu_line(label: str, table: list[Row]) -> str:
