@@ -65,7 +65,7 @@ import httpx
 import psycopg
 from sqlalchemy import func, select
 
-from benchmarks.stack import UP_PREFECT_ENV, Stack, drive_templates, machine, say, seed, stack
+from benchmarks.stack import UP_PREFECT_ENV, Stack, drive_templates, machine, prefect_sql, say, seed, stack
 from tests.engine.harness import PG_ADMIN_URL
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -331,6 +331,33 @@ def mail_key(message: EmailMessage) -> tuple[str, str, int] | None:
     return recipient, str(message["X-Mentorflow-Kind"]), int(link.group(1))
 
 
+@dataclass(frozen=True)
+class Handlers:
+    """The ``handle-events`` task runs Prefect created in a window: how long each waited for
+    the task worker (created -> start) and ran (start -> end), p50 / p95 seconds."""
+
+    count: int
+    wait_s: tuple[float, float]
+    run_s: tuple[float, float]
+
+
+def handlers(s: Stack, began: float, ended: float) -> Handlers:
+    rows = prefect_sql(
+        s,
+        "SELECT extract(epoch FROM start_time - created), extract(epoch FROM end_time - start_time)"
+        " FROM task_run WHERE name LIKE 'handle-events%%' AND created >= to_timestamp(%s)"
+        " AND created < to_timestamp(%s) AND end_time IS NOT NULL",
+        began,
+        ended,
+    )
+    waits, runs = [float(w) for w, _ in rows], [float(r) for _, r in rows]
+    return Handlers(
+        len(rows),
+        (percentile(waits, 50), percentile(waits, 95)),
+        (percentile(runs, 50), percentile(runs, 95)),
+    )
+
+
 @dataclass
 class Step:
     name: str
@@ -343,19 +370,19 @@ class Step:
     missing_at_end: int = 0
     waiting_events: int = 0
     waiting_mails: int = 0
-    mails_in_step: int = 0
+    window: tuple[float, float] = (0.0, 0.0)  # time.time() at its start and end
+    handlers: Handlers | None = None
 
 
 async def run_step(load: Load, s: Stack, arrivals: Arrivals, step: Step, act: Act | None) -> None:
     before, began = cpu_sample(s), time.time()
-    mails_before = len(s.mailbox.arrived)
     if act is None:
         await asyncio.sleep(step.seconds)
     else:
         step.not_sent = await load.offer(act, step.name, step.offered, step.seconds)
     ended = time.time()
+    step.window = (began, ended)
     step.cores = cores(before, cpu_sample(s), ended - began)
-    step.mails_in_step = len(s.mailbox.arrived) - mails_before
     step.accepted_in_step = sum(
         1 for a in load.answers if a.status.startswith("2") and began <= a.answered < ended
     )
@@ -382,6 +409,7 @@ async def drain(load: Load, s: Stack, arrivals: Arrivals, timeout: float) -> Ste
             break
         await asyncio.sleep(0.5)
     step.seconds = time.time() - began
+    step.window = (began, time.time())
     step.cores = cores(before, cpu_sample(s), max(step.seconds, 0.1))
     step.missing_at_end = sum(1 for a in load.answers if a.mail and a.mail not in arrivals.at)
     step.waiting_events, step.waiting_mails = backlog(s)
@@ -407,7 +435,9 @@ async def drive(s: Stack, pairs: list[Pair], args: argparse.Namespace) -> tuple[
             await run_step(load, s, arrivals, step, state_fact)
             steps.append(step)
         steps.append(await drain(load, s, arrivals, args.drain_seconds))
-        return steps, load, arrivals
+    for step in steps:
+        step.handlers = handlers(s, *step.window)
+    return steps, load, arrivals
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -492,6 +522,7 @@ def report(table: list[Row], arrivals: Arrivals) -> str:
             loaded,
             lambda r: f"{r.step.waiting_events} / {r.step.waiting_mails}",
         ),
+        cells("handle-events task runs: count, wait p50 / p95, run p50 / p95, s", loaded, handler_cell),
         cells(
             "meets accepted = offered and p95 <= 5 s",
             loaded,
@@ -535,6 +566,13 @@ def per_fact(table: list[Row]) -> str:
 
 def cpu_line(label: str, table: list[Row]) -> str:
     return f"| {label} | " + " | ".join(f"{r.step.cores.get(label, 0):.2f}" for r in table) + " |"
+
+
+def handler_cell(r: Row) -> str:
+    h = r.step.handlers
+    if h is None or not h.count:
+        return "—"
+    return f"{h.count}: {h.wait_s[0]:.2f} / {h.wait_s[1]:.2f}, {h.run_s[0]:.2f} / {h.run_s[1]:.2f}"
 
 
 def mail_cell(r: Row) -> str:
