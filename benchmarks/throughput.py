@@ -541,7 +541,8 @@ def report(table: list[Row], arrivals: Arrivals) -> str:
         "",
         f"knee (highest rate meeting both): {max(knee):g} facts/s" if knee else "knee: no step met both",
         f"drain after the last step: {table[-1].step.seconds:.1f} s,"
-        f" mails still missing: {table[-1].step.missing_at_end}",
+        f" mails still missing: {table[-1].step.missing_at_end}, events waiting:"
+        f" {table[-1].step.waiting_events}, mails unsent: {table[-1].step.waiting_mails}",
         f"mails in the sink: {len(arrivals.mailbox.messages):,}, of them the facts' own:"
         f" {sum(1 for r in table for _ in r.mail_s):,} (the rest: the actors' calendar copies)",
     ]
