@@ -17,9 +17,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import warnings
 
-# Prefect sends the logs of flow runs to its API; a background task has none.
+# Prefect sends the logs of flow runs to its API; a background task has none. The setting
+# alone is not enough: a background task runs in the settings of the process that submitted
+# it (the API's, serialized with the task), where it is "warn", and a warning for every task
+# run filled the worker's log (2,134 in benchmarks/throughput.py's run).
 os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
+warnings.filterwarnings("ignore", message=r".*attempted to send logs to the API without a flow run id")
 
 from prefect.events import emit_event  # noqa: E402 - after the setting above
 from prefect.task_worker import serve  # noqa: E402
