@@ -43,6 +43,7 @@ os.environ.setdefault("MENTORFLOW_SECRET_KEY", "benchmark-secret-key-0123456789-
 os.environ.setdefault("MENTORFLOW_ENGINE", "off")
 os.environ.setdefault("MENTORFLOW_PASSWORD_HASHING", "cheap")
 
+from benchmarks.machine import machine  # noqa: E402
 from services.certificates import CertificateFacts, HeldMeeting  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -378,18 +379,6 @@ def part_download(pdfs: list[bytes], requests: int, backends: list[str]) -> None
                 f"| {label} | {backend} | {ms(median(values))} | {ms(pct(values, 95))} |"
                 f" {ms(pct(values, 99))} | {ms(max(values))} |"
             )
-
-
-def machine() -> str:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = next(
-        (ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), "?"
-    )
-    memory = next(
-        ln.split()[1] for ln in Path("/proc/meminfo").read_text().splitlines() if ln.startswith("MemTotal")
-    )
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"nproc {os.cpu_count()}, {model}, {int(memory) / 1024**2:.0f} GB; load average {load}"
 
 
 def main() -> None:

@@ -1221,17 +1221,11 @@ def report(setups: list[Setup], args: argparse.Namespace, machine_before: str) -
 
 
 def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
+    from benchmarks.machine import (
+        machine as cores_and_load,  # not at the top: the baseline's driver runs this file
     )
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    when = f"{datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
-    return f"nproc {os.cpu_count()}, {cpu}, load average {load}, {when}"
+
+    return f"{cores_and_load()}, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}"
 
 
 # --- main ------------------------------------------------------------------------------------------

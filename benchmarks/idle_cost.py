@@ -9,23 +9,12 @@ API (``uvicorn api.main:app``) and an SMTP sink. The scheduled reconciler is set
 (``MENTORFLOW_RECONCILE_EVERY=24h``) so that only the measured passes run; the sweeps keep
 their schedules.
 
-Seeding (``benchmarks/stack.py``; a real start costs ~1 s of CPU per run, so 10,000 real
-starts would take hours):
-
-1. two template mentorships are driven for real through ``services`` (``tests/engine/walk.py``):
-   one accepted (``intro``, its run suspended waiting for the first approved agreement) and one
-   with its agreement approved (``active``, suspended waiting for the final meeting);
-2. each seeded mentorship copies one template's application rows (users, roles, profiles, the
-   mentorship, its events, agreement versions, meetings, attendances, notifications,
-   achievements; new ids, emails and names) in bulk, and gets a flow run created through
-   Prefect's API from the lifecycle deployment in the template run's Suspended state: name and
-   idempotency key ``mentorship-{id}``, parameters, tags, empirical policy (its pause keys),
-   the state's message and details (pause key, run input keyset, timeout), and the resume
-   form's stored inputs (schema, description). Its ``flow_run_id`` is set as the real one's;
-3. proof: every reconciler pass must decide nothing (no start, wake or reschedule), the seeded
-   runs stay suspended, and after the measurements three seeded ``intro`` pairs agree (draft,
-   submit, approve, through services): their runs are resumed by the engine, activate the
-   mentorship and suspend again waiting for the final meeting.
+Seeding: ``benchmarks/stack.py`` (two real template mentorships, ``intro`` and ``active``,
+copied in bulk with their suspended runs; its docstring says how). The seed is then checked:
+every reconciler pass must decide nothing (no start, wake or reschedule), the seeded runs stay
+suspended, and after the measurements three seeded ``intro`` pairs agree (draft, submit,
+approve, through services): their runs are resumed by the engine, activate the mentorship and
+suspend again waiting for the final meeting.
 
 Measured at 0 (the stack alone) and at each size: processes held by the runner and the task
 worker beyond their own (and the runner's forkserver helpers), the memory of every process of
@@ -56,7 +45,8 @@ import httpx
 import psycopg
 from sqlalchemy import text
 
-from benchmarks.stack import Stack, drive_templates, machine, prefect_sql, say, seed, settled, stack
+from benchmarks.machine import machine
+from benchmarks.stack import Stack, drive_templates, prefect_sql, say, seed, settled, stack
 from tests.engine.harness import PG_ADMIN_URL, Process, wait_until
 
 DECISION = re.compile(r"^mentorship \d+: (start|wake|reschedule)")

@@ -418,24 +418,3 @@ async def post(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> ht
             answer.raise_for_status()
         await asyncio.sleep(pause)
     raise AssertionError("unreachable")
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        "unknown CPU",
-    )
-    mem = status_like("/proc/meminfo", "MemTotal") / 2**20
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"nproc {os.cpu_count()}, {cpu}, {mem:.0f} GiB, load average {load}"
-
-
-def status_like(path: str, key: str) -> int:
-    for line in Path(path).read_text().splitlines():
-        if line.startswith(f"{key}:"):
-            return int(line.split()[1])
-    return 0

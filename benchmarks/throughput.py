@@ -65,7 +65,8 @@ import httpx
 import psycopg
 from sqlalchemy import func, select
 
-from benchmarks.stack import UP_PREFECT_ENV, Stack, drive_templates, machine, prefect_sql, say, seed, stack
+from benchmarks.machine import machine
+from benchmarks.stack import UP_PREFECT_ENV, Stack, drive_templates, prefect_sql, say, seed, stack
 from tests.engine.harness import PG_ADMIN_URL
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
