@@ -228,6 +228,7 @@ class Result:
     passes: dict[str, list[Pass]] = field(default_factory=dict)
     runs: dict[str, int] = field(default_factory=dict)
     samples_s: list[float] = field(default_factory=list)
+    reads_s: dict[str, float] = field(default_factory=dict)
 
 
 def measure(stack: Stack, size: int, count: int, *, settle_s: float = 20) -> Result:
@@ -237,6 +238,7 @@ def measure(stack: Stack, size: int, count: int, *, settle_s: float = 20) -> Res
     result.idle = snapshot(stack)
     result.runs = runs_by_state(stack)
     result.passes = passes(stack, count)
+    result.reads_s = reconciler_reads(stack, count)
     quiet(stack)
     result.after = snapshot(stack)
     decided = sum(p.decisions for p in result.passes["reconciler"])
@@ -247,6 +249,25 @@ def measure(stack: Stack, size: int, count: int, *, settle_s: float = 20) -> Res
             f"at {size}: lifecycle runs changed state: {result.runs} -> {runs_by_state(stack)}"
         )
     return result
+
+
+def reconciler_reads(stack: Stack, count: int) -> dict[str, float]:
+    """The reconciler pass's two reads, each timed alone from this process (median of
+    ``count``): its targets from the app database, and their runs from Prefect's API."""
+    from models.db import read_scope
+    from services.engine_state import engine_targets
+    from tasks.engine import known_run_ids, read_lifecycle_runs
+
+    targets_s, runs_s = [], []
+    for _ in range(count):
+        began = time.perf_counter()
+        with read_scope(stack.app) as session:
+            targets = engine_targets(session)
+        read = time.perf_counter()
+        read_lifecycle_runs(known_run_ids(t for t in targets if not t.run_finished), look_closer_after_s=90)
+        targets_s.append(read - began)
+        runs_s.append(time.perf_counter() - read)
+    return {"targets from the app database": median(targets_s), "their runs from Prefect": median(runs_s)}
 
 
 # --- report ----------------------------------------------------------------------------------------
@@ -286,6 +307,10 @@ def report(results: list[Result], intervals: dict[str, float]) -> None:
                 f"{median(p.own_s for p in done):.2f} / {median(p.wall_s for p in done):.2f}" if done else "—"
             )
         print(f"| {name} ({every:.0f} s) | " + " | ".join(cells) + " |")
+    print("\nThe reconciler's reads alone, from the benchmark's process, median s")
+    print("| read | " + " | ".join(f"{s:,}" for s in sizes) + " |\n" + rule)
+    for name in results[0].reads_s:
+        print(f"| {name} | " + " | ".join(f"{r.reads_s.get(name, 0):.2f}" for r in results) + " |")
     for r in results:
         if r.samples_s:
             print(
