@@ -40,6 +40,7 @@ os.environ.setdefault("MENTORFLOW_ENGINE", "off")
 
 from api.tokens import sign_in  # noqa: E402
 from benchmarks.databases import migrated_database  # noqa: E402
+from benchmarks.machine import machine_ticks  # noqa: E402
 from benchmarks.operator_pages import fill  # noqa: E402
 from models import Meeting, Mentorship, User  # noqa: E402
 from models.settings import get_settings  # noqa: E402
@@ -204,13 +205,6 @@ def cpu_seconds(pid: int) -> float:
         if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
             total += (int(fields[11]) + int(fields[12])) / TICKS
     return total
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, all) jiffies of every core since boot, from /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
 
 
 def run_locust(base: str, scene_file: Path, prefix: Path, args: argparse.Namespace) -> tuple[float, float]:

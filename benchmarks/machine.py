@@ -1,4 +1,5 @@
-"""What machine a benchmark ran on, for its report: cores, CPU, memory, load right now."""
+"""The machine a benchmark runs on: what it is, for the report (cores, CPU, memory, load), and
+how busy all its cores are."""
 
 from __future__ import annotations
 
@@ -26,3 +27,10 @@ def status_like(path: str, key: str) -> int:
         if line.startswith(f"{key}:"):
             return int(line.split()[1])
     return 0
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, all) jiffies of every core since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)

@@ -65,7 +65,7 @@ import httpx
 import psycopg
 from sqlalchemy import func, select
 
-from benchmarks.machine import machine
+from benchmarks.machine import machine, machine_ticks
 from benchmarks.stack import UP_PREFECT_ENV, Stack, drive_templates, prefect_sql, say, seed, stack
 from tests.engine.harness import PG_ADMIN_URL
 
@@ -254,13 +254,6 @@ def ticks(pid: int) -> int:
     except OSError:
         return 0
     return sum(int(x) for x in fields[11:15])
-
-
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) ticks of all cores since boot."""
-    values = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = values[3] + values[4]
-    return sum(values) - idle, sum(values)
 
 
 def cpu_sample(s: Stack) -> dict[str, dict[int, int]]:
