@@ -32,6 +32,10 @@ that shut down             is running when it gets SIGTERM (a restart, Ctrl-C on
 cancelled otherwise        leave it: an operator decided
 =========================  ==================================================================
 
+A pass reads from Prefect only the runs that may need something: the ones not suspended, and
+the suspended ones whose wait is met. The rest, nearly all of them at idle, are counted to see
+that none is missing (``tasks.engine.read_lifecycle_runs``).
+
 A run is put back to Scheduled only if its state has not changed since it was read, and one
 pass runs at a time (``tasks.engine.one_reconciler_pass``, a Prefect concurrency limit whose
 lease ends a minute after a killed pass): a reschedule never pulls a run out of a runner that
@@ -63,6 +67,7 @@ from tasks.engine import (
     IN_HAND,
     AnotherPassRunning,
     CannotResume,
+    LifecycleRuns,
     RunView,
     known_run_ids,
     one_reconciler_pass,
@@ -135,8 +140,11 @@ def reconcile_once(
     targets = read_engine_targets()
     now = datetime.now(UTC)
     overdue = [t for t in targets if consequences_overdue(t, now=now, after_s=resubmit_after_seconds)]
+    unfinished = [t for t in targets if not t.run_finished]
     runs = read_lifecycle_runs(
-        known_run_ids(t for t in targets if not t.run_finished), look_closer_after_s=stale_after_seconds
+        known_run_ids(unfinished),
+        also_suspended=known_run_ids(t for t in unfinished if t.wait_met),
+        look_closer_after_s=stale_after_seconds,
     )
     decided = [
         (
@@ -260,12 +268,18 @@ def carry_out(target: EngineTarget, decision: Decision, run: RunView | None) -> 
 
 
 def _with_runs(
-    targets: list[EngineTarget], runs: dict[str, RunView]
+    targets: list[EngineTarget], runs: LifecycleRuns
 ) -> Iterator[tuple[EngineTarget, RunView | None]]:
-    """Each mentorship whose run has not finished with it, with its run as Prefect has it."""
+    """Each mentorship whose run may need something, with its run as Prefect has it (``None``:
+    no run, or one Prefect does not know). Left out: runs finished with their mentorship, and
+    suspended runs whose wait is not met (``read_lifecycle_runs`` does not read those)."""
     for target in targets:
-        if not target.run_finished:
-            yield target, runs.get(target.flow_run_id) if target.flow_run_id else None
+        if target.run_finished:
+            continue
+        if target.flow_run_id is None or target.flow_run_id in runs.missing:
+            yield target, None
+        elif target.flow_run_id in runs.looked_at:
+            yield target, runs.looked_at[target.flow_run_id]
 
 
 def _run_started_meanwhile(mentorship_id: int) -> bool:

@@ -33,8 +33,14 @@ import httpx
 from prefect import get_client
 from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterState,
+    FlowRunFilterStateType,
+)
 from prefect.client.schemas.objects import FlowRun, State, StateType
+from prefect.client.schemas.sorting import FlowRunSort
 from prefect.concurrency._asyncio import ConcurrencySlotAcquisitionError  # not public in 3.9.1
 from prefect.concurrency.sync import concurrency
 from prefect.deployments import run_deployment
@@ -72,6 +78,9 @@ log = logging.getLogger(__name__)
 ENGINE_SETTING = "MENTORFLOW_ENGINE"
 HEARTBEAT_EVENT = "prefect.flow-run.heartbeat"
 _PAGE = 200  # the Prefect API's default page limit
+#: Run ids in one filter: each is a bound parameter of Prefect's query, and PostgreSQL's driver
+#: takes at most 32,767 of them.
+_IDS_PER_CALL = 5_000
 #: A wake that finds the run between its last check and its suspend (``NotPausedError``), or
 #: loses a race with another wake (HTTP 409), tries again after these pauses; the run is
 #: suspended within a second or two, and the reconciler covers anything longer.
@@ -334,30 +343,89 @@ class RunView:
     failures_in_a_row: int = 0  # of a failed run: its failures since it last suspended or completed
 
 
-def read_lifecycle_runs(flow_run_ids: list[str], look_closer_after_s: float) -> dict[str, RunView]:
-    """The runs that exist, by id. Runs that have been pending or running for longer than
-    ``look_closer_after_s`` get their newest heartbeat looked up, to tell a long pass from a
-    run whose process is gone."""
-    views: dict[str, RunView] = {}
+@dataclass(frozen=True)
+class LifecycleRuns:
+    """What the reconciler needs to know of the lifecycle runs it asked about.
+
+    Every asked-about run that is in neither field is suspended and waits for its fact: at
+    idle that is nearly all of them, and they are counted, not read (reading 10,000 runs took
+    Prefect 15 s a pass, and the time grew faster than the number of runs).
+    """
+
+    looked_at: dict[str, RunView]  # by id: the runs not suspended, and the suspended ones asked for
+    missing: frozenset[str]  # ids Prefect does not know (a run deleted in the UI)
+
+
+def read_lifecycle_runs(
+    flow_run_ids: Iterable[str], *, also_suspended: Iterable[str] = (), look_closer_after_s: float
+) -> LifecycleRuns:
+    """The runs among ``flow_run_ids`` that are not suspended, and those in ``also_suspended``
+    whatever their state, by id; and which ids Prefect does not know.
+
+    Runs that have been pending or running for longer than ``look_closer_after_s`` get their
+    newest heartbeat looked up, to tell a long pass from a run whose process is gone."""
+    asked = list(dict.fromkeys(flow_run_ids))
+    wanted = set(also_suspended) & set(asked)
+    runs: list[FlowRun] = []
+    missing: set[str] = set()
     with get_client(sync_client=True) as client:
-        for start in range(0, len(flow_run_ids), _PAGE):
-            ids = [UUID(i) for i in flow_run_ids[start : start + _PAGE]]
-            runs = client.read_flow_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=ids)), limit=_PAGE
+        for ids in _chunks(asked, _IDS_PER_CALL):
+            if _count_runs(client, ids) == len(ids):
+                runs += _read_runs(client, ids, suspended=False)
+                continue
+            every = _read_runs(client, ids)  # some run is gone: read them all to learn which
+            missing |= set(ids) - {str(run.id) for run in every}
+            runs += every
+        runs += _read_runs(client, sorted(wanted - missing), suspended=True)
+        views = [view for run in runs if (view := _view(run)) is not None]
+        looked_at = {
+            view.flow_run_id: _looked_closer(client, view, look_closer_after_s)
+            for view in views
+            if view.state_type != "PAUSED" or view.flow_run_id in wanted
+        }
+    return LifecycleRuns(looked_at=looked_at, missing=frozenset(missing))
+
+
+def _count_runs(client: SyncPrefectClient, ids: list[str]) -> int:
+    return client.count_flow_runs(
+        flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in ids]))
+    )
+
+
+def _read_runs(client: SyncPrefectClient, ids: list[str], *, suspended: bool | None = None) -> list[FlowRun]:
+    """The runs among ``ids``: all of them, only the suspended ones, or only the others."""
+    paused = FlowRunFilterStateType(any_=[StateType.PAUSED])
+    if suspended is False:
+        paused = FlowRunFilterStateType(not_any_=[StateType.PAUSED])
+    state = None if suspended is None else FlowRunFilterState(type=paused)
+    runs: list[FlowRun] = []
+    for chunk in _chunks(ids, _IDS_PER_CALL):
+        query = FlowRunFilter(id=FlowRunFilterId(any_=[UUID(i) for i in chunk]), state=state)
+        offset = 0
+        while True:
+            page = client.read_flow_runs(
+                flow_run_filter=query, sort=FlowRunSort.ID_DESC, limit=_PAGE, offset=offset
             )
-            for run in runs:
-                view = _view(run)
-                if view is None:
-                    continue
-                if view.state_type in ("PENDING", "RUNNING"):
-                    age = (_utcnow() - view.state_at).total_seconds()
-                    if age > look_closer_after_s:
-                        view = _with_heartbeat(client, view)
-                elif view.state_type == "FAILED":
-                    states = client.read_flow_run_states(run.id)
-                    view = replace(view, failures_in_a_row=failures_in_a_row(states))
-                views[view.flow_run_id] = view
-    return views
+            runs += page
+            offset += len(page)
+            if len(page) < _PAGE:
+                break
+    return runs
+
+
+def _chunks(ids: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def _looked_closer(client: SyncPrefectClient, view: RunView, look_closer_after_s: float) -> RunView:
+    if view.state_type in ("PENDING", "RUNNING"):
+        if (_utcnow() - view.state_at).total_seconds() > look_closer_after_s:
+            return _with_heartbeat(client, view)
+    elif view.state_type == "FAILED":
+        states = client.read_flow_run_states(UUID(view.flow_run_id))
+        return replace(view, failures_in_a_row=failures_in_a_row(states))
+    return view
 
 
 def _utcnow() -> datetime:
