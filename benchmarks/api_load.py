@@ -49,6 +49,8 @@ from tests.engine.harness import PYTHON, free_port, wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS_FILE = ROOT / "benchmarks" / "api_load_users.py"
+#: as deployments/README.md runs several API processes (without it each keep-alive request waited ~44 ms)
+HTTP_PROTOCOL = "deployments.http_protocol:NoDelayH11Protocol"
 SPAWN_SECONDS = 5
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -148,6 +150,7 @@ def api_server(url: str, workers: int, folder: Path) -> Iterator[tuple[str, subp
         "MENTORFLOW_DATA_DIR": str(folder / "data"),
     }
     command = [PYTHON, "-m", "uvicorn", "api.main:app", "--port", str(port), "--workers", str(workers)]
+    command += ["--http", HTTP_PROTOCOL]
     command += ["--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "5"]
     with (folder / "api.log").open("ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)

@@ -9,7 +9,7 @@ The set-up (``deployments/README.md`` maps it onto machines):
 - the application database on PostgreSQL, its own database too;
 - two flow workers (two runners serving the deployments, ``python -m deployments.serve``) and
   two task workers (``python -m deployments.task_worker``), sharing one result storage;
-- two API processes behind one address (``uvicorn --workers 2``);
+- two API processes behind one address (``uvicorn --workers 2``, as deployments/README.md runs them);
 - an SMTP sink that keeps every message, and can refuse mail for a while.
 
 The faults, while lifecycles are in flight (each phase's requests go out eight at a time):
@@ -258,6 +258,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "api.main:app",
                 "--workers",
                 "2",
+                "--http",
+                "deployments.http_protocol:NoDelayH11Protocol",
                 "--port",
                 str(port),
                 "--log-level",
