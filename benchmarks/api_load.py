@@ -8,7 +8,8 @@ database filled as ``benchmarks/operator_pages.py`` fills it, a sign-in for each
 load acts as, ``uvicorn api.main:app`` with ``--workers`` processes and the engine off
 (``MENTORFLOW_ENGINE=off``: no Prefect, the API and the database alone), one request of each
 kind to warm it up, then locust, headless, one process, ``2 × rate`` users each paced to half a
-request per second (``constant_throughput``), for ``--seconds`` after the users are spawned.
+request per second on average (exponential gaps: Poisson arrivals), for ``--seconds`` after
+the users are spawned.
 The mix is ``api_load_users.WEIGHTS``: participants' reads and writes, operators' list pages
 and overview. Reported per kind and overall: p50 / p95 / p99 in ms (locust's histogram:
 exact below 100 ms, to 10 ms below 1 s), failures (must be 0), the achieved rate, and the CPU
@@ -52,6 +53,10 @@ USERS_FILE = ROOT / "benchmarks" / "api_load_users.py"
 #: as deployments/README.md runs several API processes (without it each keep-alive request waited ~44 ms)
 HTTP_PROTOCOL = "deployments.http_protocol:NoDelayH11Protocol"
 SPAWN_SECONDS = 5
+#: Longer than a user's gaps between requests (exponential, mean 2 s): with uvicorn's 5 s, a
+#: request sent as the server closed the idle connection failed now and then (status 0), as
+#: behind a proxy whose idle timeout outlasts the server's (deployments/README.md)
+KEEP_ALIVE_SECONDS = 65
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -152,6 +157,7 @@ def api_server(url: str, workers: int, folder: Path) -> Iterator[tuple[str, subp
     command = [PYTHON, "-m", "uvicorn", "api.main:app", "--port", str(port), "--workers", str(workers)]
     command += ["--http", HTTP_PROTOCOL]
     command += ["--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "5"]
+    command += ["--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]
     with (folder / "api.log").open("ab") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
