@@ -31,7 +31,7 @@ mail, achievement and certificate exists exactly once (a mail a killed sender ha
 SMTP but not yet marked sent may arrive a second time, with the same Message-ID: counted,
 and at most one per kill or drop), and each mentorship's event log is complete and in order.
 
-Sizes: the test command runs 50 lifecycles with 20-second SMTP and Prefect windows (marker
+Sizes: the test command runs 25 lifecycles with 15-second SMTP and Prefect windows (marker
 ``scaleout``; ``MENTORFLOW_RELIABILITY_LIFECYCLES``, ``MENTORFLOW_RELIABILITY_SMTP_REFUSAL``
 and ``MENTORFLOW_RELIABILITY_PREFECT_DOWN`` change them); the full size, 100 lifecycles and
 60-second windows, is marker ``reliability_full``, run only when asked for by ``-m``.
@@ -107,9 +107,9 @@ def _env(name: str, default: float) -> float:
 
 
 TEST_COMMAND_SIZE = Size(
-    int(_env("MENTORFLOW_RELIABILITY_LIFECYCLES", 50)),
-    _env("MENTORFLOW_RELIABILITY_SMTP_REFUSAL", 20),
-    _env("MENTORFLOW_RELIABILITY_PREFECT_DOWN", 20),
+    int(_env("MENTORFLOW_RELIABILITY_LIFECYCLES", 25)),
+    _env("MENTORFLOW_RELIABILITY_SMTP_REFUSAL", 15),
+    _env("MENTORFLOW_RELIABILITY_PREFECT_DOWN", 15),
 )
 FULL_SIZE = Size(int(_env("MENTORFLOW_RELIABILITY_FULL_LIFECYCLES", 100)), 60, 60)
 
