@@ -98,7 +98,7 @@ def run_tests(arguments: list[str]) -> int:
     if arguments:
         return subprocess.call([*pytest, *arguments])
     # Two workers; the engine tests share one Prefect server, so they stay on one worker.
-    # Then the fault scenario at scale (tests/reliability, about five minutes), alone: it loads both
+    # Then the fault scenario at scale (tests/reliability, about three minutes), alone: it loads both
     # cores, and beside the engine tests both slowed each other down several times over.
     workers = os.environ.get("MENTORFLOW_TEST_WORKERS", "2")
     # --durations: the slowest tests, in every CI log, to keep the suite within its ten minutes
