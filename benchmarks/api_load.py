@@ -43,6 +43,7 @@ from api.tokens import sign_in  # noqa: E402
 from benchmarks.databases import migrated_database  # noqa: E402
 from benchmarks.machine import machine_ticks  # noqa: E402
 from benchmarks.operator_pages import fill  # noqa: E402
+from deployments.http_protocol import UVICORN_HTTP  # noqa: E402
 from models import Meeting, Mentorship, User  # noqa: E402
 from models.settings import get_settings  # noqa: E402
 from services import next_steps  # noqa: E402
@@ -50,8 +51,6 @@ from tests.engine.harness import PYTHON, free_port, wait_until  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 USERS_FILE = ROOT / "benchmarks" / "api_load_users.py"
-#: as deployments/README.md runs several API processes (without it each keep-alive request waited ~44 ms)
-HTTP_PROTOCOL = "deployments.http_protocol:NoDelayH11Protocol"
 SPAWN_SECONDS = 5
 #: Longer than a user's gaps between requests (exponential, mean 2 s): with uvicorn's 5 s, a
 #: request sent as the server closed the idle connection failed now and then (status 0), as
@@ -155,7 +154,7 @@ def api_server(url: str, workers: int, folder: Path) -> Iterator[tuple[str, subp
         "MENTORFLOW_DATA_DIR": str(folder / "data"),
     }
     command = [PYTHON, "-m", "uvicorn", "api.main:app", "--port", str(port), "--workers", str(workers)]
-    command += ["--http", HTTP_PROTOCOL]
+    command += ["--http", UVICORN_HTTP]  # as deployments/README.md runs several processes
     command += ["--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "5"]
     command += ["--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)]
     with (folder / "api.log").open("ab") as log:

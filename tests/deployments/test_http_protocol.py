@@ -13,6 +13,7 @@ import httpx
 import pytest
 import uvicorn
 
+from deployments.http_protocol import UVICORN_HTTP
 from tests.engine.harness import free_port, wait_until
 
 
@@ -51,7 +52,7 @@ def nodelay_of_open_connections(server: uvicorn.Server) -> list[int]:
     ("http", "nodelay"),
     [
         ("h11", 0),  # uvicorn's own: Nagle stays on (when this fails, uvicorn has fixed it)
-        ("deployments.http_protocol:NoDelayH11Protocol", 1),
+        (UVICORN_HTTP, 1),
     ],
 )
 def test_connections_of_a_shared_listener_send_without_delay(http: str, nodelay: int) -> None:

@@ -61,6 +61,7 @@ from prefect.context import refresh_global_settings_context
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from deployments.http_protocol import UVICORN_HTTP
 from migrations import upgrade
 from models import Achievement, Certificate, Event, Mentorship, Role, Stage
 from models.db import make_engine
@@ -259,7 +260,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                 "--workers",
                 "2",
                 "--http",
-                "deployments.http_protocol:NoDelayH11Protocol",
+                UVICORN_HTTP,
                 "--port",
                 str(port),
                 "--log-level",
