@@ -49,8 +49,17 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``on_fact(mentorship_id)`` runs after each committed fact; by default it
     tells the workflow engine (in the background, best effort: see ``tasks/engine.py``)."""
-    settings = settings or get_settings()
-    engine = engine or default_engine()
+    app = build_app()
+    configure_app(app, settings, engine=engine, clock=clock, on_fact=on_fact)
+    return app
+
+
+def build_app() -> FastAPI:
+    """The routes, handlers and middleware; what they work with is set by ``configure_app``.
+
+    FastAPI 0.150 prepares a router's routes at an app's first request through it (~150 ms in
+    all); the test suite builds one app and configures it anew for each test instead.
+    """
     app = FastAPI(
         title="mentorflow",
         version="0.1.0",
@@ -59,12 +68,6 @@ def create_app(
         docs_url=None,  # api/docs.py serves Swagger UI from our own origin
         redoc_url=None,
     )
-    app.state.settings = settings
-    app.state.sessions = session_factory(engine)
-    app.state.database_slots = DatabaseSlots.for_engine(engine)
-    app.state.clock = clock
-    app.state.sign_in_throttle = SignInThrottle.from_settings(settings)
-    app.state.on_fact = on_fact or partial(after_fact, db=engine)
     install_problem_handlers(app)
     app.add_middleware(SecurityMiddleware)
 
@@ -86,3 +89,23 @@ def create_app(
     app.include_router(health.router)
     install_docs(app)
     return app
+
+
+def configure_app(
+    app: FastAPI,
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Callable[[], datetime] = utc_now,
+    on_fact: Callable[[int], object] | None = None,
+) -> None:
+    """Everything the requests work with lives in ``app.state``, set here: the settings, the
+    database, the clock, the sign-in throttle (empty) and what runs after each fact."""
+    settings = settings or get_settings()
+    engine = engine or default_engine()
+    app.state.settings = settings
+    app.state.sessions = session_factory(engine)
+    app.state.database_slots = DatabaseSlots.for_engine(engine)
+    app.state.clock = clock
+    app.state.sign_in_throttle = SignInThrottle.from_settings(settings)
+    app.state.on_fact = on_fact or partial(after_fact, db=engine)

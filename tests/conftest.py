@@ -18,11 +18,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from api.app import create_app
+from api.app import build_app, configure_app
 from migrations import upgrade
 from models import Base
 from models.db import make_engine
@@ -106,17 +107,30 @@ def woken() -> list[int]:
     return []
 
 
+@pytest.fixture(scope="session")
+def built_app() -> FastAPI:
+    """One app per worker: FastAPI prepares its routes at an app's first request (~150 ms),
+    which a new app per test paid a thousand times. ``app`` configures it for each test."""
+    return build_app()
+
+
 @pytest.fixture
-def live_url(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> Iterator[str]:
-    """The app served by uvicorn on a free port, for real concurrent requests and the browser.
-    The engine is not told (``woken`` collects the ids instead)."""
-    with serve_app(create_app(settings, engine=db, clock=clock, on_fact=woken.append)) as url:
+def app(built_app: FastAPI, db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> FastAPI:
+    """The app on this test's database and clock, with an empty sign-in throttle; the engine is
+    not told (``woken`` collects the ids instead)."""
+    configure_app(built_app, settings, engine=db, clock=clock, on_fact=woken.append)
+    return built_app
+
+
+@pytest.fixture
+def live_url(app: FastAPI) -> Iterator[str]:
+    """The app served by uvicorn on a free port, for real concurrent requests and the browser."""
+    with serve_app(app) as url:
         yield url
 
 
 @pytest.fixture
-def client(db: Engine, clock: Clock, settings: Settings, woken: list[int]) -> Iterator[TestClient]:
-    app = create_app(settings, engine=db, clock=clock, on_fact=woken.append)
+def client(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as c:
         yield c
 
