@@ -67,15 +67,27 @@ def migrated_database(
     drop_pg_database(name)
 
 
+#: The sequences of the emptied tables, set back to 1 (PostgreSQL). ``DELETE`` and this take a
+#: few milliseconds where ``TRUNCATE … RESTART IDENTITY`` of every table took ~110 ms per test.
+_RESTART_SEQUENCES = text(
+    """
+    SELECT setval(sequence.oid::regclass, 1, false)
+    FROM pg_class AS sequence
+    JOIN pg_depend AS owner ON owner.objid = sequence.oid AND owner.deptype IN ('a', 'i')
+    JOIN pg_class AS owning_table ON owning_table.oid = owner.refobjid
+    WHERE sequence.relkind = 'S' AND owning_table.relname = ANY(:tables)
+    """
+)
+
+
 def _empty_tables(engine: Engine) -> None:
+    """Delete every row but the catalogue's, children first, and restart the ids at 1."""
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP]
     with engine.begin() as conn:
+        for table in tables:
+            conn.execute(table.delete())
         if engine.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-        else:
-            for table in tables:
-                conn.execute(table.delete())
+            conn.execute(_RESTART_SEQUENCES, {"tables": [t.name for t in tables]})
 
 
 @pytest.fixture
