@@ -37,6 +37,13 @@ pytest_plugins = ["tests.browser"]
 KEEP = {"topic", "topic_question", "alembic_version"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The engine tests first. They share one worker (``xdist_group``) and take about five
+    minutes there; handed out in their place in the tree, a third of the way in, they decided
+    when the whole suite ended while the other worker had finished."""
+    items.sort(key=lambda item: item.get_closest_marker("engine") is None)
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
