@@ -39,6 +39,7 @@ def test_tests_of_one_xdist_group_run_on_one_worker(tmp_path: Path) -> None:
         timeout=120,
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    workers = {path.read_text() for path in tmp_path.glob("ran-*")}
-    assert len(list(tmp_path.glob("ran-*"))) == 6
+    ran_tests = list(tmp_path.glob("ran-*"))
+    assert len(ran_tests) == 6
+    workers = {path.read_text() for path in ran_tests}
     assert len(workers) == 1, f"the group ran on {sorted(workers)}"

@@ -83,9 +83,13 @@ class Faults:
 
     def watch_readiness(self, api_url: str, until: threading.Event) -> None:
         while not until.is_set():
-            try:
-                engine = httpx.get(f"{api_url}/readyz", timeout=5).json()["engine"]
-            except httpx.HTTPError as error:
-                engine = f"no answer: {error!r}"
-            self.readyz_while_down[engine] += 1
+            self.readyz_while_down[engine_readiness(api_url)] += 1
             until.wait(1)
+
+
+def engine_readiness(api_url: str) -> str:
+    """What the API's ``/readyz`` says of the engine, or why it did not answer."""
+    try:
+        return str(httpx.get(f"{api_url}/readyz", timeout=5).json()["engine"])
+    except httpx.HTTPError as error:
+        return f"no answer: {error!r}"

@@ -81,7 +81,7 @@ from tests.engine.harness import (
     wait_until,
 )
 from tests.reliability.driver import Driver, each
-from tests.reliability.faults import Faults
+from tests.reliability.faults import Faults, engine_readiness
 from tests.support import mint_token
 
 pytestmark = [pytest.mark.engine, pytest.mark.xdist_group("scaleout")]
@@ -301,13 +301,6 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         refresh_global_settings_context()
 
 
-def _engine_ready(api_url: str) -> bool:
-    try:
-        return bool(httpx.get(f"{api_url}/readyz", timeout=5).json()["engine"] == "ok")
-    except httpx.HTTPError:
-        return False
-
-
 def _healthy(url: str) -> bool:
     try:
         return httpx.get(url, timeout=1).status_code == 200
@@ -522,7 +515,9 @@ def drive_through_faults(
     # the restarted server is busy with every worker's reconnect and the backlog at once, so the
     # API's one-second probe may still time out for a moment; readiness must come back soon
     recovered = time.monotonic()
-    wait_until(lambda: _engine_ready(cluster.api_url), timeout=30, interval=0.5, what="/readyz engine ok")
+    wait_until(
+        lambda: engine_readiness(cluster.api_url) == "ok", timeout=30, interval=0.5, what="/readyz engine ok"
+    )
     faults.note(f"/readyz says the engine is ok {time.monotonic() - recovered:.1f} s after that")
 
     # the engine catches up on the backlog: a runner and the other task worker die meanwhile
